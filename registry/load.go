@@ -1,0 +1,382 @@
+package registry
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Sentinel errors.
+var (
+	// ErrNotRegistry is returned when no relreg.yaml is found.
+	ErrNotRegistry = errors.New("not a relreg registry (no relreg.yaml here or in any parent folder): run 'relreg init' or pass --registry DIR")
+)
+
+// Well-known file and folder names.
+const (
+	ConfigFile    = "relreg.yaml"
+	ApproversFile = "approvers.yaml"
+	ServicesDir   = "services"
+	ReleasesDir   = "releases"
+	SchedulesDir  = "schedules"
+	DMLDir        = "dml"
+)
+
+// Document is one registry file: its path, the kind its place in the layout
+// asks for, and its parsed YAML (nil when the file could not be parsed).
+type Document struct {
+	Path string // slash-separated, relative to the registry root
+	Kind string // the kind the layout expects at Path
+	Node *Node
+	Size int64
+	// ID is the identity the path gives: the service, schedule or
+	// component name, "service@version" or "component@version".
+	ID string
+}
+
+// Subject returns the approval subject of the document (contract section 4).
+func (d *Document) Subject() string {
+	switch d.Kind {
+	case KindRegistry:
+		return "registry"
+	case KindApprovers:
+		return "approvers"
+	case KindRelease:
+		return "release/" + d.ID
+	case KindDMLEntry:
+		return "dml/" + d.ID
+	case KindSchedule:
+		return "schedule/" + d.ID
+	case KindService:
+		return "service/" + d.ID
+	}
+	return ""
+}
+
+// Pos returns the 1-based line and column of the node at the given path of
+// keys and sequence indexes, or of the deepest node on the way there.
+func (d *Document) Pos(path ...string) (line, col int) {
+	if d == nil || d.Node == nil {
+		return 0, 0
+	}
+	n := Lookup(d.Node.Root, path, false)
+	return n.Line, n.Column
+}
+
+// KeyPos is Pos, but for a mapping entry it points at the key, not the value.
+func (d *Document) KeyPos(path ...string) (line, col int) {
+	if d == nil || d.Node == nil {
+		return 0, 0
+	}
+	n := Lookup(d.Node.Root, path, true)
+	return n.Line, n.Column
+}
+
+// Diag returns an error diagnostic about the node at path in d.
+func (d *Document) Diag(rule, msg string, path ...string) Diagnostic {
+	line, col := d.Pos(path...)
+	return Diagnostic{Rule: rule, Severity: SeverityError, File: d.Path, Line: line, Column: col, Subject: d.Subject(), Message: msg}
+}
+
+// Spec returns the JSON value of the document's spec, or nil.
+func (d *Document) Spec() any {
+	if m, ok := d.Node.Value.(map[string]any); ok {
+		return m["spec"]
+	}
+	return nil
+}
+
+// Registry is a loaded registry: every document by kind, keyed by the
+// identity its path gives it.
+type Registry struct {
+	Files     []*Document // every file in the layout, sorted by path, parsed or not
+	Config    *RegistryConfig
+	Approvers *ApproversDoc
+	Services  map[string]*Service  // by name
+	Releases  map[string]*Release  // by "service@version"
+	Schedules map[string]*Schedule // by name
+	DML       map[string]*DMLEntry // by "component@version"
+
+	// Diagnostics found while loading: yaml/* and layout/*.
+	Diagnostics []Diagnostic
+}
+
+// Options tune loading.
+type Options struct {
+	Limits Limits
+	// Parse, when set, replaces ParseYAML (audit caches parsed blobs with it).
+	Parse func(path string, data []byte) (*Node, []Diagnostic)
+}
+
+// Load reads the registry at the root of fsys. It fails only when the
+// registry cannot be read at all; problems with files are diagnostics.
+func Load(fsys fs.FS, opts Options) (*Registry, error) {
+	if opts.Limits.MaxFileSize == 0 {
+		opts.Limits = DefaultLimits
+	}
+	if _, err := fs.Stat(fsys, ConfigFile); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, ErrNotRegistry
+		}
+		return nil, fmt.Errorf("read %s: %w", ConfigFile, err)
+	}
+	docs, diags, err := list(fsys)
+	if err != nil {
+		return nil, err
+	}
+	r := &Registry{
+		Files:       docs,
+		Services:    map[string]*Service{},
+		Releases:    map[string]*Release{},
+		Schedules:   map[string]*Schedule{},
+		DML:         map[string]*DMLEntry{},
+		Diagnostics: diags,
+	}
+	perFile := make([][]Diagnostic, len(docs))
+	var firstErr error
+	var errOnce sync.Once
+	work := make(chan int)
+	var wg sync.WaitGroup
+	for range max(1, runtime.GOMAXPROCS(0)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range work {
+				ds, err := readDoc(fsys, docs[i], opts)
+				if err != nil {
+					errOnce.Do(func() { firstErr = err })
+				}
+				perFile[i] = ds
+			}
+		}()
+	}
+	for i := range docs {
+		work <- i
+	}
+	close(work)
+	wg.Wait()
+	if firstErr != nil {
+		return nil, firstErr
+	}
+	for _, ds := range perFile {
+		r.Diagnostics = append(r.Diagnostics, ds...)
+	}
+	for _, d := range docs {
+		if d.Node == nil {
+			continue
+		}
+		r.add(d)
+	}
+	return r, nil
+}
+
+func readDoc(fsys fs.FS, d *Document, opts Options) ([]Diagnostic, error) {
+	data, err := fs.ReadFile(fsys, d.Path)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", d.Path, err)
+	}
+	d.Size = int64(len(data))
+	parse := opts.Parse
+	if parse == nil {
+		parse = func(_ string, data []byte) (*Node, []Diagnostic) { return ParseYAML(data, opts.Limits) }
+	}
+	n, ds := parse(d.Path, data)
+	for i := range ds {
+		ds[i].File = d.Path
+		ds[i].Subject = d.Subject()
+	}
+	if n != nil && n.Root.Kind != yaml.MappingNode {
+		ds = append(ds, d.diagAt(n.Root, "schema", fmt.Sprintf("document must be a mapping with apiVersion, kind, metadata and spec, not a %s", nodeKind(n.Root))))
+		n = nil
+	}
+	d.Node = n
+	return ds, nil
+}
+
+func (d *Document) diagAt(n *yaml.Node, rule, msg string) Diagnostic {
+	return Diagnostic{Rule: rule, Severity: SeverityError, File: d.Path, Line: n.Line, Column: n.Column, Subject: d.Subject(), Message: msg}
+}
+
+func nodeKind(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.SequenceNode:
+		return "sequence"
+	case yaml.ScalarNode:
+		if n.Tag == "!!null" {
+			return "null"
+		}
+		return "scalar"
+	}
+	return "node"
+}
+
+// add decodes d into its typed form and files it under its identity.
+func (r *Registry) add(d *Document) {
+	switch d.Kind {
+	case KindRegistry:
+		v := &RegistryConfig{Doc: d}
+		decode(d, v)
+		r.Config = v
+	case KindApprovers:
+		v := &ApproversDoc{Doc: d}
+		decode(d, v)
+		r.Approvers = v
+	case KindService:
+		v := &Service{Doc: d}
+		decode(d, v)
+		r.Services[d.ID] = v
+	case KindRelease:
+		v := &Release{Doc: d}
+		decode(d, v)
+		r.Releases[d.ID] = v
+	case KindSchedule:
+		v := &Schedule{Doc: d}
+		decode(d, v)
+		r.Schedules[d.ID] = v
+	case KindDMLEntry:
+		v := &DMLEntry{Doc: d}
+		decode(d, v)
+		r.DML[d.ID] = v
+	}
+}
+
+// decode fills v from the document's JSON value, leniently: a field of the
+// wrong type stays zero (the schema rule reports it).
+func decode(d *Document, v any) {
+	b, err := json.Marshal(d.Node.Value)
+	if err != nil {
+		return
+	}
+	_ = json.Unmarshal(b, v)
+}
+
+// list walks the layout of contract section 1 and returns the documents it
+// finds (unparsed) and layout diagnostics for files that do not belong.
+func list(fsys fs.FS) ([]*Document, []Diagnostic, error) {
+	docs := []*Document{{Path: ConfigFile, Kind: KindRegistry, ID: "registry"}}
+	var diags []Diagnostic
+	if _, err := fs.Stat(fsys, ApproversFile); err == nil {
+		docs = append(docs, &Document{Path: ApproversFile, Kind: KindApprovers, ID: "approvers"})
+	}
+	layoutDiag := func(p, rule, msg string) {
+		diags = append(diags, Diagnostic{Rule: rule, Severity: SeverityError, File: p, Message: msg})
+	}
+	// yamlName checks a file name in a layout folder and returns its stem.
+	yamlName := func(p string, isDir bool, what string) (string, bool) {
+		base := path.Base(p)
+		switch {
+		case isDir:
+			layoutDiag(p, "layout/path", fmt.Sprintf("unexpected folder: %s holds only %s", path.Dir(p), what))
+		case strings.HasSuffix(base, ".yml"):
+			layoutDiag(p, "layout/extension", fmt.Sprintf("registry files end in .yaml: rename it to %s", strings.TrimSuffix(base, ".yml")+".yaml"))
+		case !strings.HasSuffix(base, ".yaml"):
+			layoutDiag(p, "layout/path", fmt.Sprintf("unexpected file: %s holds only %s", path.Dir(p), what))
+		default:
+			return strings.TrimSuffix(base, ".yaml"), true
+		}
+		return "", false
+	}
+	flat := func(dir, kind, what string) error {
+		entries, err := readDir(fsys, dir)
+		if err != nil {
+			return err
+		}
+		for _, e := range entries {
+			p := dir + "/" + e.Name()
+			if name, ok := yamlName(p, e.IsDir(), what); ok {
+				docs = append(docs, &Document{Path: p, Kind: kind, ID: name})
+			}
+		}
+		return nil
+	}
+	nested := func(dir, kind, what string) error {
+		entries, err := readDir(fsys, dir)
+		if err != nil {
+			return err
+		}
+		for _, e := range entries {
+			p := dir + "/" + e.Name()
+			if !e.IsDir() {
+				layoutDiag(p, "layout/path", fmt.Sprintf("unexpected file: %s holds one folder per name, with %s inside", dir, what))
+				continue
+			}
+			files, err := readDir(fsys, p)
+			if err != nil {
+				return err
+			}
+			for _, f := range files {
+				fp := p + "/" + f.Name()
+				if version, ok := yamlName(fp, f.IsDir(), what); ok {
+					docs = append(docs, &Document{Path: fp, Kind: kind, ID: e.Name() + "@" + version})
+				}
+			}
+		}
+		return nil
+	}
+	if err := flat(ServicesDir, KindService, "<service>.yaml files"); err != nil {
+		return nil, nil, err
+	}
+	if err := nested(ReleasesDir, KindRelease, "<version>.yaml files"); err != nil {
+		return nil, nil, err
+	}
+	if err := flat(SchedulesDir, KindSchedule, "<schedule>.yaml files"); err != nil {
+		return nil, nil, err
+	}
+	if err := nested(DMLDir, KindDMLEntry, "<version>.yaml files"); err != nil {
+		return nil, nil, err
+	}
+	slices.SortFunc(docs, func(a, b *Document) int { return strings.Compare(a.Path, b.Path) })
+	return docs, diags, nil
+}
+
+func readDir(fsys fs.FS, dir string) ([]fs.DirEntry, error) {
+	entries, err := fs.ReadDir(fsys, dir)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("read %s: %w", dir, err)
+	}
+	return entries, nil
+}
+
+// FindRoot returns the folder holding relreg.yaml: dir itself or the nearest
+// parent, like git finds .git.
+func FindRoot(dir string) (string, error) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return "", err
+	}
+	for d := abs; ; {
+		if _, err := os.Stat(filepath.Join(d, ConfigFile)); err == nil {
+			return d, nil
+		}
+		parent := filepath.Dir(d)
+		if parent == d {
+			return "", ErrNotRegistry
+		}
+		d = parent
+	}
+}
+
+// ReleasesOf returns the releases of a service.
+func (r *Registry) ReleasesOf(service string) []*Release {
+	var out []*Release
+	for _, rel := range r.Releases {
+		if rel.Doc.ID[:strings.IndexByte(rel.Doc.ID, '@')] == service {
+			out = append(out, rel)
+		}
+	}
+	slices.SortFunc(out, func(a, b *Release) int { return strings.Compare(a.Doc.Path, b.Doc.Path) })
+	return out
+}

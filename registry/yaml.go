@@ -1,0 +1,291 @@
+package registry
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Limits bound what a single registry file may hold.
+type Limits struct {
+	MaxFileSize int64 // bytes; default 1 MiB
+	MaxDepth    int   // nesting of mappings and sequences; default 64
+}
+
+// DefaultLimits are the limits of the contract.
+var DefaultLimits = Limits{MaxFileSize: 1 << 20, MaxDepth: 64}
+
+// maxSafeInt is 2^53-1, the largest integer every JSON reader holds exactly.
+const maxSafeInt = 1<<53 - 1
+
+// Node is a parsed YAML document: the yaml.v3 node tree, which keeps
+// positions, and its JSON value (map[string]any, []any, string, int64,
+// float64, bool or nil).
+type Node struct {
+	Root  *yaml.Node // the top-level node of the document (not the DocumentNode)
+	Value any
+}
+
+var yamlLineRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+
+// ParseYAML parses one YAML document strictly: exactly one document, no
+// anchors, aliases, merge keys or custom tags, no duplicate keys, YAML 1.2
+// scalars, and the given limits. It returns the node, or the diagnostics that
+// explain why the file cannot be read (their File is left empty).
+func ParseYAML(data []byte, lim Limits) (*Node, []Diagnostic) {
+	if lim.MaxFileSize == 0 {
+		lim = DefaultLimits
+	}
+	if int64(len(data)) > lim.MaxFileSize {
+		return nil, []Diagnostic{diag("yaml/limits", 1, 1,
+			"file is %d bytes, over the limit of %d bytes: split it or remove unused content", len(data), lim.MaxFileSize)}
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var doc yaml.Node
+	if err := dec.Decode(&doc); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, []Diagnostic{diag("yaml/syntax", 1, 1, "file is empty: a document needs apiVersion, kind, metadata and spec")}
+		}
+		return nil, []Diagnostic{syntaxDiag(err)}
+	}
+	var extra yaml.Node
+	if err := dec.Decode(&extra); err == nil {
+		line := separatorLine(data, doc.Content)
+		return nil, []Diagnostic{diag("yaml/multiple-documents", line, 1,
+			"file holds more than one YAML document: keep one document per file")}
+	} else if !errors.Is(err, io.EOF) {
+		return nil, []Diagnostic{syntaxDiag(err)}
+	}
+	if doc.Kind != yaml.DocumentNode || len(doc.Content) == 0 {
+		return nil, []Diagnostic{diag("yaml/syntax", 1, 1, "file holds no YAML document")}
+	}
+	c := converter{lim: lim}
+	root := doc.Content[0]
+	v := c.convert(root, 1)
+	if len(c.diags) > 0 {
+		return nil, c.diags
+	}
+	return &Node{Root: root, Value: v}, nil
+}
+
+func syntaxDiag(err error) Diagnostic {
+	msg := err.Error()
+	if te, ok := err.(*yaml.TypeError); ok && len(te.Errors) > 0 {
+		msg = te.Errors[0]
+	}
+	if m := yamlLineRE.FindStringSubmatch(msg); m != nil {
+		line, _ := strconv.Atoi(m[1])
+		return diag("yaml/syntax", line, 1, "%s", m[2])
+	}
+	return diag("yaml/syntax", 1, 1, "%s", strings.TrimPrefix(msg, "yaml: "))
+}
+
+func diag(rule string, line, col int, format string, args ...any) Diagnostic {
+	return Diagnostic{Rule: rule, Severity: SeverityError, Line: line, Column: col, Message: fmt.Sprintf(format, args...)}
+}
+
+type converter struct {
+	lim   Limits
+	diags []Diagnostic
+}
+
+func (c *converter) fail(n *yaml.Node, rule, format string, args ...any) {
+	c.diags = append(c.diags, diag(rule, n.Line, n.Column, format, args...))
+}
+
+// standardTags are the tags of the YAML 1.2 core schema plus timestamps,
+// which yaml.v3 resolves for unquoted dates and relreg reads as strings.
+var standardTags = map[string]bool{
+	"!!str": true, "!!int": true, "!!float": true, "!!bool": true, "!!null": true,
+	"!!map": true, "!!seq": true, "!!timestamp": true, "!!binary": false,
+}
+
+func (c *converter) convert(n *yaml.Node, depth int) any {
+	if n.Anchor != "" {
+		c.fail(n, "yaml/unsupported", "anchor &%s is not supported: signed data must mean one thing, write the value out", n.Anchor)
+		return nil
+	}
+	if n.Kind == yaml.AliasNode {
+		c.fail(n, "yaml/unsupported", "alias *%s is not supported: write the value out instead of referring to an anchor", n.Value)
+		return nil
+	}
+	if n.Tag != "" && !standardTags[n.Tag] {
+		c.fail(n, "yaml/unsupported", "tag %s is not supported: remove it and write a plain value", n.Tag)
+		return nil
+	}
+	switch n.Kind {
+	case yaml.MappingNode:
+		if depth > c.lim.MaxDepth {
+			c.fail(n, "yaml/limits", "nesting deeper than %d levels", c.lim.MaxDepth)
+			return nil
+		}
+		m := make(map[string]any, len(n.Content)/2)
+		seen := make(map[string]*yaml.Node, len(n.Content)/2)
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, v := n.Content[i], n.Content[i+1]
+			if k.Tag == "!!merge" {
+				c.fail(k, "yaml/unsupported", "merge key << is not supported: write the keys out")
+				continue
+			}
+			if k.Kind != yaml.ScalarNode {
+				c.fail(k, "yaml/unsupported", "a mapping key must be a plain scalar")
+				continue
+			}
+			if k.Anchor != "" || k.Tag != "" && !standardTags[k.Tag] {
+				c.convert(k, depth+1) // reports the anchor or tag
+				continue
+			}
+			if first, dup := seen[k.Value]; dup {
+				c.fail(k, "yaml/duplicate-key", "duplicate key %q (first at line %d): remove one of them", k.Value, first.Line)
+				continue
+			}
+			seen[k.Value] = k
+			m[k.Value] = c.convert(v, depth+1)
+		}
+		return m
+	case yaml.SequenceNode:
+		if depth > c.lim.MaxDepth {
+			c.fail(n, "yaml/limits", "nesting deeper than %d levels", c.lim.MaxDepth)
+			return nil
+		}
+		s := make([]any, 0, len(n.Content))
+		for _, e := range n.Content {
+			s = append(s, c.convert(e, depth+1))
+		}
+		return s
+	case yaml.ScalarNode:
+		return c.scalar(n)
+	}
+	c.fail(n, "yaml/syntax", "unexpected YAML node")
+	return nil
+}
+
+func (c *converter) scalar(n *yaml.Node) any {
+	switch n.Tag {
+	case "!!null":
+		return nil
+	case "!!bool":
+		switch n.Value {
+		case "true", "True", "TRUE":
+			return true
+		case "false", "False", "FALSE":
+			return false
+		}
+		return n.Value
+	case "!!int":
+		s := strings.ReplaceAll(n.Value, "_", "")
+		i, err := strconv.ParseInt(s, 0, 64)
+		if err != nil {
+			if bi, ok := parseBig(s); ok && bi {
+				c.fail(n, "yaml/limits", "integer %s is beyond ±(2^53-1): quote it if it is an identifier", n.Value)
+				return nil
+			}
+			return n.Value
+		}
+		if i > maxSafeInt || i < -maxSafeInt {
+			c.fail(n, "yaml/limits", "integer %s is beyond ±(2^53-1): quote it if it is an identifier", n.Value)
+			return nil
+		}
+		return i
+	case "!!float":
+		f, err := strconv.ParseFloat(strings.ReplaceAll(n.Value, "_", ""), 64)
+		if err != nil {
+			switch strings.ToLower(n.Value) {
+			case ".inf", "+.inf", "-.inf", ".nan":
+				c.fail(n, "yaml/unsupported", "%s has no JSON form: quote it if it is text", n.Value)
+				return nil
+			}
+			return n.Value
+		}
+		if math.IsInf(f, 0) || math.IsNaN(f) {
+			c.fail(n, "yaml/limits", "number %s is out of range: quote it if it is text", n.Value)
+			return nil
+		}
+		if f == math.Trunc(f) && math.Abs(f) > maxSafeInt {
+			c.fail(n, "yaml/limits", "number %s is beyond ±(2^53-1): quote it if it is an identifier", n.Value)
+			return nil
+		}
+		return f
+	}
+	return n.Value
+}
+
+// parseBig reports whether s is an integer literal too large for int64.
+func parseBig(s string) (tooLarge, ok bool) {
+	_, err := strconv.ParseInt(s, 0, 64)
+	var ne *strconv.NumError
+	if errors.As(err, &ne) && errors.Is(ne.Err, strconv.ErrRange) {
+		return true, true
+	}
+	return false, false
+}
+
+// Lookup returns the YAML node at a JSON pointer path below root, or the
+// deepest existing node on the way, so a diagnostic always has a position.
+// With key set, a mapping entry's key node is returned instead of its value.
+func Lookup(root *yaml.Node, path []string, key bool) *yaml.Node {
+	n := root
+	for i, p := range path {
+		switch n.Kind {
+		case yaml.MappingNode:
+			found := false
+			for j := 0; j+1 < len(n.Content); j += 2 {
+				if n.Content[j].Value == p {
+					if key && i == len(path)-1 {
+						return n.Content[j]
+					}
+					n = n.Content[j+1]
+					found = true
+					break
+				}
+			}
+			if !found {
+				return n
+			}
+		case yaml.SequenceNode:
+			idx, err := strconv.Atoi(p)
+			if err != nil || idx < 0 || idx >= len(n.Content) {
+				return n
+			}
+			n = n.Content[idx]
+		default:
+			return n
+		}
+	}
+	return n
+}
+
+// KeyNode returns the key node of field name in mapping node m, or nil.
+func KeyNode(m *yaml.Node, name string) *yaml.Node {
+	if m == nil || m.Kind != yaml.MappingNode {
+		return nil
+	}
+	for j := 0; j+1 < len(m.Content); j += 2 {
+		if m.Content[j].Value == name {
+			return m.Content[j]
+		}
+	}
+	return nil
+}
+
+// separatorLine returns the line of the "---" that starts the second
+// document: the first one after the first document's content.
+func separatorLine(data []byte, first []*yaml.Node) int {
+	after := 0
+	if len(first) > 0 {
+		after = first[0].Line
+	}
+	for i, l := range bytes.Split(data, []byte("\n")) {
+		if i+1 > after && bytes.HasPrefix(l, []byte("---")) {
+			return i + 1
+		}
+	}
+	return 1
+}

@@ -1,0 +1,5 @@
+package validate
+
+import "github.com/relreg/relreg/registry"
+
+func backoutRule(reg *registry.Registry, opts Options) []registry.Diagnostic { return nil }

@@ -1,0 +1,131 @@
+// Package output turns diagnostics into text for people and JSON, SARIF or
+// JUnit for machines. Every format is stable and documented in the README.
+package output
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+
+	"github.com/relreg/relreg/registry"
+)
+
+// Format names.
+const (
+	Text  = "text"
+	JSON  = "json"
+	SARIF = "sarif"
+	JUnit = "junit"
+)
+
+// Formats lists the formats of diagnostics, for flag help.
+var Formats = []string{Text, JSON, SARIF, JUnit}
+
+// Result is what a validation found.
+type Result struct {
+	Files       int
+	Diagnostics []registry.Diagnostic
+}
+
+// Errors counts the diagnostics of severity error.
+func (r Result) Errors() int { return r.count(registry.SeverityError) }
+
+// Warnings counts the diagnostics of severity warning.
+func (r Result) Warnings() int { return r.count(registry.SeverityWarning) }
+
+func (r Result) count(s registry.Severity) int {
+	n := 0
+	for _, d := range r.Diagnostics {
+		if d.Severity == s {
+			n++
+		}
+	}
+	return n
+}
+
+// A Writer prints a result in one format.
+type Writer interface {
+	Write(w io.Writer, r Result) error
+}
+
+// UnknownFormatError is returned for a format name that is not in Formats.
+type UnknownFormatError struct{ Name string }
+
+func (e *UnknownFormatError) Error() string {
+	return fmt.Sprintf("unknown format %q: use one of %s", e.Name, strings.Join(Formats, ", "))
+}
+
+// New returns the writer of a format.
+func New(format string) (Writer, error) {
+	switch format {
+	case Text, "":
+		return textWriter{}, nil
+	case JSON:
+		return jsonWriter{}, nil
+	case SARIF:
+		return sarifWriter{}, nil
+	case JUnit:
+		return junitWriter{}, nil
+	}
+	return nil, &UnknownFormatError{Name: format}
+}
+
+// CheckFormat reports an error for a format name that is not one of allowed.
+func CheckFormat(format string, allowed ...string) error {
+	if !slices.Contains(allowed, format) {
+		return fmt.Errorf("unknown format %q: use one of %s", format, strings.Join(allowed, ", "))
+	}
+	return nil
+}
+
+type textWriter struct{}
+
+func (textWriter) Write(w io.Writer, r Result) error {
+	var b strings.Builder
+	for _, d := range r.Diagnostics {
+		b.WriteString(Line(d))
+		b.WriteByte('\n')
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// Line formats one diagnostic as compilers do:
+// file:line:column: severity: rule: message.
+func Line(d registry.Diagnostic) string {
+	prefix := ""
+	if d.Commit != "" {
+		prefix = d.Commit + ": "
+	}
+	return fmt.Sprintf("%s%s:%d:%d: %s: %s: %s", prefix, d.File, d.Line, d.Column, d.Severity, d.Rule, d.Message)
+}
+
+type jsonWriter struct{}
+
+type jsonSummary struct {
+	Files    int `json:"files"`
+	Errors   int `json:"errors"`
+	Warnings int `json:"warnings"`
+}
+
+type jsonResult struct {
+	OK          bool                  `json:"ok"`
+	Summary     jsonSummary           `json:"summary"`
+	Diagnostics []registry.Diagnostic `json:"diagnostics"`
+}
+
+func (jsonWriter) Write(w io.Writer, r Result) error {
+	ds := r.Diagnostics
+	if ds == nil {
+		ds = []registry.Diagnostic{}
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(jsonResult{
+		OK:          r.Errors() == 0,
+		Summary:     jsonSummary{Files: r.Files, Errors: r.Errors(), Warnings: r.Warnings()},
+		Diagnostics: ds,
+	})
+}
