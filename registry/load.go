@@ -114,8 +114,38 @@ type Registry struct {
 // Options tune loading.
 type Options struct {
 	Limits Limits
-	// Parse, when set, replaces ParseYAML (audit caches parsed blobs with it).
-	Parse func(path string, data []byte) (*Node, []Diagnostic)
+	// Cache, when set, keeps parsed files by content hash across loads of
+	// file systems that know their hashes (HashFS, such as git trees), so
+	// a file unchanged between two commits is parsed once.
+	Cache *ParseCache
+}
+
+// ParseCache holds parsed YAML by content hash. It is safe for concurrent use.
+type ParseCache struct {
+	mu sync.Mutex
+	m  map[string]parsed
+}
+
+type parsed struct {
+	node  *Node
+	diags []Diagnostic
+	size  int64
+}
+
+// NewParseCache returns an empty cache.
+func NewParseCache() *ParseCache { return &ParseCache{m: map[string]parsed{}} }
+
+func (c *ParseCache) get(h string) (parsed, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	p, ok := c.m[h]
+	return p, ok
+}
+
+func (c *ParseCache) put(h string, p parsed) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.m[h] = p
 }
 
 // Load reads the registry at the root of fsys. It fails only when the
@@ -181,30 +211,37 @@ func Load(fsys fs.FS, opts Options) (*Registry, error) {
 }
 
 func readDoc(fsys fs.FS, d *Document, opts Options) ([]Diagnostic, error) {
-	data, err := fs.ReadFile(fsys, d.Path)
-	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", d.Path, err)
+	var hash string
+	if hfs, ok := fsys.(HashFS); ok && opts.Cache != nil {
+		hash, _ = hfs.Hash(d.Path)
 	}
-	d.Size = int64(len(data))
-	parse := opts.Parse
-	if parse == nil {
-		parse = func(_ string, data []byte) (*Node, []Diagnostic) { return ParseYAML(data, opts.Limits) }
+	p, ok := parsed{}, false
+	if hash != "" {
+		p, ok = opts.Cache.get(hash)
 	}
-	n, ds := parse(d.Path, data)
+	if !ok {
+		data, err := fs.ReadFile(fsys, d.Path)
+		if err != nil {
+			return nil, fmt.Errorf("read %s: %w", d.Path, err)
+		}
+		p.size = int64(len(data))
+		p.node, p.diags = ParseYAML(data, opts.Limits)
+		if p.node != nil && p.node.Root.Kind != yaml.MappingNode {
+			p.diags = append(p.diags, diag("schema", p.node.Root.Line, p.node.Root.Column,
+				"document must be a mapping with apiVersion, kind, metadata and spec, not a %s", nodeKind(p.node.Root)))
+			p.node = nil
+		}
+		if hash != "" {
+			opts.Cache.put(hash, p)
+		}
+	}
+	d.Size, d.Node = p.size, p.node
+	ds := slices.Clone(p.diags) // cached diagnostics are shared: fill in a copy
 	for i := range ds {
 		ds[i].File = d.Path
 		ds[i].Subject = d.Subject()
 	}
-	if n != nil && n.Root.Kind != yaml.MappingNode {
-		ds = append(ds, d.diagAt(n.Root, "schema", fmt.Sprintf("document must be a mapping with apiVersion, kind, metadata and spec, not a %s", nodeKind(n.Root))))
-		n = nil
-	}
-	d.Node = n
 	return ds, nil
-}
-
-func (d *Document) diagAt(n *yaml.Node, rule, msg string) Diagnostic {
-	return Diagnostic{Rule: rule, Severity: SeverityError, File: d.Path, Line: n.Line, Column: n.Column, Subject: d.Subject(), Message: msg}
 }
 
 func nodeKind(n *yaml.Node) string {

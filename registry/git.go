@@ -1,0 +1,272 @@
+package registry
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"path"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/go-git/go-git/v5"
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/filemode"
+	"github.com/go-git/go-git/v5/plumbing/object"
+)
+
+// ErrUnknownRevision is returned when git cannot resolve a revision.
+var ErrUnknownRevision = errors.New("unknown revision")
+
+// Repo is a git repository opened through go-git, with the registry's
+// folder inside it.
+type Repo struct {
+	Git *git.Repository
+	// Root is the absolute path of the work tree.
+	Root string
+	// Prefix is the registry folder relative to Root, slash-separated;
+	// empty when the registry is the repository root.
+	Prefix string
+}
+
+// OpenRepo opens the git repository holding registryDir (or repoDir when
+// given) and locates the registry inside it.
+func OpenRepo(registryDir, repoDir string) (*Repo, error) {
+	absReg, err := filepath.Abs(registryDir)
+	if err != nil {
+		return nil, err
+	}
+	start := absReg
+	if repoDir != "" {
+		if start, err = filepath.Abs(repoDir); err != nil {
+			return nil, err
+		}
+	}
+	g, err := git.PlainOpenWithOptions(start, &git.PlainOpenOptions{DetectDotGit: true, EnableDotGitCommonDir: true})
+	if err != nil {
+		return nil, fmt.Errorf("open git repository at %s: %w", start, err)
+	}
+	wt, err := g.Worktree()
+	if err != nil {
+		return nil, fmt.Errorf("open git work tree at %s: %w", start, err)
+	}
+	root := wt.Filesystem.Root()
+	rel, err := filepath.Rel(root, absReg)
+	if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		return nil, fmt.Errorf("registry %s is not inside the repository %s", absReg, root)
+	}
+	prefix := filepath.ToSlash(rel)
+	if prefix == "." {
+		prefix = ""
+	}
+	return &Repo{Git: g, Root: root, Prefix: prefix}, nil
+}
+
+// Resolve returns the commit a revision names: a branch, tag, SHA (short or
+// full), remote branch or an expression such as HEAD~2, as git accepts them.
+func (r *Repo) Resolve(rev string) (*object.Commit, error) {
+	h, err := r.Git.ResolveRevision(plumbing.Revision(rev))
+	if err != nil {
+		return nil, fmt.Errorf("%w %q: %v", ErrUnknownRevision, rev, err)
+	}
+	c, err := r.Git.CommitObject(*h)
+	if err != nil {
+		return nil, fmt.Errorf("%w %q: %v", ErrUnknownRevision, rev, err)
+	}
+	return c, nil
+}
+
+// FS returns the registry folder of a commit as an io/fs.FS. Files of the
+// tree are read lazily; their blob hashes serve as parse-cache keys.
+func (r *Repo) FS(c *object.Commit) (fs.FS, error) {
+	tree, err := c.Tree()
+	if err != nil {
+		return nil, fmt.Errorf("read tree of %s: %w", c.Hash, err)
+	}
+	if r.Prefix != "" {
+		sub, err := tree.Tree(r.Prefix)
+		if err != nil {
+			if errors.Is(err, object.ErrDirectoryNotFound) {
+				return emptyFS{}, nil
+			}
+			return nil, fmt.Errorf("read %s at %s: %w", r.Prefix, c.Hash, err)
+		}
+		tree = sub
+	}
+	return &TreeFS{tree: tree, when: c.Committer.When}, nil
+}
+
+// TreeFS is an io/fs.FS over a git tree.
+type TreeFS struct {
+	tree *object.Tree
+	when time.Time
+}
+
+// HashFS is an fs.FS that knows a content hash of each file, so parsed
+// documents can be cached across commits.
+type HashFS interface {
+	fs.FS
+	Hash(name string) (string, bool)
+}
+
+// Hash returns the blob hash of a file.
+func (t *TreeFS) Hash(name string) (string, bool) {
+	e, err := t.tree.FindEntry(name)
+	if err != nil || !e.Mode.IsFile() {
+		return "", false
+	}
+	return e.Hash.String(), true
+}
+
+// Open opens a file or folder of the tree.
+func (t *TreeFS) Open(name string) (fs.File, error) {
+	if !fs.ValidPath(name) {
+		return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrInvalid}
+	}
+	if name == "." {
+		return &treeDir{fs: t, name: ".", tree: t.tree}, nil
+	}
+	e, err := t.tree.FindEntry(name)
+	if err != nil {
+		return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrNotExist}
+	}
+	if e.Mode == filemode.Dir {
+		sub, err := t.tree.Tree(name)
+		if err != nil {
+			return nil, &fs.PathError{Op: "open", Path: name, Err: err}
+		}
+		return &treeDir{fs: t, name: name, tree: sub}, nil
+	}
+	data, err := t.ReadFile(name)
+	if err != nil {
+		return nil, err
+	}
+	return &treeFile{info: t.info(path.Base(name), *e, int64(len(data))), data: data}, nil
+}
+
+// ReadFile returns the content of a file of the tree.
+func (t *TreeFS) ReadFile(name string) ([]byte, error) {
+	if !fs.ValidPath(name) {
+		return nil, &fs.PathError{Op: "read", Path: name, Err: fs.ErrInvalid}
+	}
+	f, err := t.tree.File(name)
+	if err != nil {
+		return nil, &fs.PathError{Op: "read", Path: name, Err: fs.ErrNotExist}
+	}
+	rd, err := f.Reader()
+	if err != nil {
+		return nil, &fs.PathError{Op: "read", Path: name, Err: err}
+	}
+	defer rd.Close()
+	return io.ReadAll(rd)
+}
+
+// ReadDir lists a folder of the tree, sorted by name.
+func (t *TreeFS) ReadDir(name string) ([]fs.DirEntry, error) {
+	if !fs.ValidPath(name) {
+		return nil, &fs.PathError{Op: "readdir", Path: name, Err: fs.ErrInvalid}
+	}
+	tree := t.tree
+	if name != "." {
+		sub, err := t.tree.Tree(name)
+		if err != nil {
+			return nil, &fs.PathError{Op: "readdir", Path: name, Err: fs.ErrNotExist}
+		}
+		tree = sub
+	}
+	out := make([]fs.DirEntry, 0, len(tree.Entries))
+	for _, e := range tree.Entries {
+		out = append(out, fs.FileInfoToDirEntry(t.info(e.Name, e, -1)))
+	}
+	slices.SortFunc(out, func(a, b fs.DirEntry) int { return strings.Compare(a.Name(), b.Name()) })
+	return out, nil
+}
+
+// Stat describes a file or folder of the tree.
+func (t *TreeFS) Stat(name string) (fs.FileInfo, error) {
+	if name == "." {
+		return t.info(".", object.TreeEntry{Mode: filemode.Dir}, 0), nil
+	}
+	if !fs.ValidPath(name) {
+		return nil, &fs.PathError{Op: "stat", Path: name, Err: fs.ErrInvalid}
+	}
+	e, err := t.tree.FindEntry(name)
+	if err != nil {
+		return nil, &fs.PathError{Op: "stat", Path: name, Err: fs.ErrNotExist}
+	}
+	return t.info(path.Base(name), *e, -1), nil
+}
+
+func (t *TreeFS) info(name string, e object.TreeEntry, size int64) fileInfo {
+	return fileInfo{name: name, dir: e.Mode == filemode.Dir, size: size, mod: t.when}
+}
+
+type fileInfo struct {
+	name string
+	dir  bool
+	size int64
+	mod  time.Time
+}
+
+func (i fileInfo) Name() string { return i.name }
+func (i fileInfo) Size() int64  { return max(i.size, 0) }
+func (i fileInfo) Mode() fs.FileMode {
+	if i.dir {
+		return fs.ModeDir | 0o755
+	}
+	return 0o644
+}
+func (i fileInfo) ModTime() time.Time { return i.mod }
+func (i fileInfo) IsDir() bool        { return i.dir }
+func (i fileInfo) Sys() any           { return nil }
+
+type treeFile struct {
+	info fileInfo
+	data []byte
+	off  int
+}
+
+func (f *treeFile) Stat() (fs.FileInfo, error) { return f.info, nil }
+func (f *treeFile) Close() error               { return nil }
+func (f *treeFile) Read(p []byte) (int, error) {
+	if f.off >= len(f.data) {
+		return 0, io.EOF
+	}
+	n := copy(p, f.data[f.off:])
+	f.off += n
+	return n, nil
+}
+
+type treeDir struct {
+	fs   *TreeFS
+	name string
+	tree *object.Tree
+	read bool
+}
+
+func (d *treeDir) Stat() (fs.FileInfo, error) {
+	return fileInfo{name: path.Base(d.name), dir: true, mod: d.fs.when}, nil
+}
+func (d *treeDir) Close() error { return nil }
+func (d *treeDir) Read([]byte) (int, error) {
+	return 0, &fs.PathError{Op: "read", Path: d.name, Err: errors.New("is a directory")}
+}
+func (d *treeDir) ReadDir(n int) ([]fs.DirEntry, error) {
+	if d.read {
+		if n > 0 {
+			return nil, io.EOF
+		}
+		return nil, nil
+	}
+	d.read = true
+	return d.fs.ReadDir(d.name)
+}
+
+// emptyFS is the registry folder of a commit that does not have it.
+type emptyFS struct{}
+
+func (emptyFS) Open(name string) (fs.File, error) {
+	return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrNotExist}
+}
