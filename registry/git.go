@@ -95,13 +95,14 @@ func (r *Repo) FS(c *object.Commit) (fs.FS, error) {
 		}
 		tree = sub
 	}
-	return &TreeFS{tree: tree, when: c.Committer.When}, nil
+	return &TreeFS{tree: tree, when: c.Committer.When, blobs: r.Git}, nil
 }
 
 // TreeFS is an io/fs.FS over a git tree.
 type TreeFS struct {
-	tree *object.Tree
-	when time.Time
+	tree  *object.Tree
+	when  time.Time
+	blobs *git.Repository
 }
 
 // HashFS is an fs.FS that knows a content hash of each file, so parsed
@@ -178,7 +179,7 @@ func (t *TreeFS) ReadDir(name string) ([]fs.DirEntry, error) {
 	}
 	out := make([]fs.DirEntry, 0, len(tree.Entries))
 	for _, e := range tree.Entries {
-		out = append(out, fs.FileInfoToDirEntry(t.info(e.Name, e, -1)))
+		out = append(out, fs.FileInfoToDirEntry(t.info(e.Name, e, t.size(e))))
 	}
 	slices.SortFunc(out, func(a, b fs.DirEntry) int { return strings.Compare(a.Name(), b.Name()) })
 	return out, nil
@@ -196,7 +197,19 @@ func (t *TreeFS) Stat(name string) (fs.FileInfo, error) {
 	if err != nil {
 		return nil, &fs.PathError{Op: "stat", Path: name, Err: fs.ErrNotExist}
 	}
-	return t.info(path.Base(name), *e, -1), nil
+	return t.info(path.Base(name), *e, t.size(*e)), nil
+}
+
+// size returns the size of a blob, read from its object header.
+func (t *TreeFS) size(e object.TreeEntry) int64 {
+	if e.Mode == filemode.Dir {
+		return 0
+	}
+	b, err := t.blobs.BlobObject(e.Hash)
+	if err != nil {
+		return 0
+	}
+	return b.Size
 }
 
 func (t *TreeFS) info(name string, e object.TreeEntry, size int64) fileInfo {
@@ -240,10 +253,11 @@ func (f *treeFile) Read(p []byte) (int, error) {
 }
 
 type treeDir struct {
-	fs   *TreeFS
-	name string
-	tree *object.Tree
-	read bool
+	fs      *TreeFS
+	name    string
+	tree    *object.Tree
+	entries []fs.DirEntry // nil until the first ReadDir
+	off     int
 }
 
 func (d *treeDir) Stat() (fs.FileInfo, error) {
@@ -254,14 +268,24 @@ func (d *treeDir) Read([]byte) (int, error) {
 	return 0, &fs.PathError{Op: "read", Path: d.name, Err: errors.New("is a directory")}
 }
 func (d *treeDir) ReadDir(n int) ([]fs.DirEntry, error) {
-	if d.read {
-		if n > 0 {
-			return nil, io.EOF
+	if d.entries == nil {
+		es, err := d.fs.ReadDir(d.name)
+		if err != nil {
+			return nil, err
 		}
-		return nil, nil
+		d.entries = es
 	}
-	d.read = true
-	return d.fs.ReadDir(d.name)
+	rest := d.entries[d.off:]
+	if n <= 0 {
+		d.off = len(d.entries)
+		return rest, nil
+	}
+	if len(rest) == 0 {
+		return nil, io.EOF
+	}
+	n = min(n, len(rest))
+	d.off += n
+	return rest[:n], nil
 }
 
 // emptyFS is the registry folder of a commit that does not have it.

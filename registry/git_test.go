@@ -1,0 +1,170 @@
+package registry
+
+import (
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"testing"
+	"testing/fstest"
+	"time"
+
+	"github.com/go-git/go-git/v5"
+	"github.com/go-git/go-git/v5/plumbing/object"
+)
+
+// commitFiles writes files into the work tree of a go-git repository and
+// commits them, returning the commit hash.
+func commitFiles(t *testing.T, g *git.Repository, root string, files map[string]string, msg string) string {
+	t.Helper()
+	wt, err := g.Worktree()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, content := range files {
+		p := filepath.Join(root, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := wt.Add(filepath.ToSlash(name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h, err := wt.Commit(msg, &git.CommitOptions{Author: &object.Signature{Name: "Test", Email: "test@example.com", When: time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h.String()
+}
+
+func TestTreeFS(t *testing.T) {
+	root := t.TempDir()
+	g, err := git.PlainInit(root, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := commitFiles(t, g, root, map[string]string{
+		"README.md":                         "not part of the registry\n",
+		"reg/relreg.yaml":                   "apiVersion: relreg/v1\nkind: Registry\nmetadata: {name: acme}\nspec: {}\n",
+		"reg/services/payments.yaml":        "apiVersion: relreg/v1\nkind: Service\nmetadata: {name: payments}\nspec: {title: P, owner: team}\n",
+		"reg/releases/payments/1.0.0.yaml":  "kind: Release\n",
+		"reg/releases/payments/notes.txt":   "stray\n",
+		"reg/releases/payments/1.1.0.yml":   "kind: Release\n",
+		"reg/schedules/production.yaml":     "kind: Schedule\n",
+		"reg/dml/payments-api/1.0.0.yaml":   "kind: DMLEntry\n",
+		"reg/dml/payments-api/1.0.0.yaml.b": "x\n",
+	}, "first")
+	second := commitFiles(t, g, root, map[string]string{"reg/releases/payments/1.0.0.yaml": "kind: Release\nchanged: true\n"}, "second")
+
+	repo, err := OpenRepo(filepath.Join(root, "reg"), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if repo.Prefix != "reg" {
+		t.Errorf("Prefix = %q, want reg", repo.Prefix)
+	}
+	tests := []struct {
+		rev, want string
+	}{
+		{"HEAD", second},
+		{"HEAD~1", first},
+		{first[:7], first},
+		{"master", second},
+	}
+	for _, tt := range tests {
+		t.Run(tt.rev, func(t *testing.T) {
+			c, err := repo.Resolve(tt.rev)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := c.Hash.String(); got != tt.want {
+				t.Errorf("Resolve(%q) = %s, want %s", tt.rev, got, tt.want)
+			}
+		})
+	}
+	if _, err := repo.Resolve("no-such-branch"); !errors.Is(err, ErrUnknownRevision) {
+		t.Errorf("Resolve(no-such-branch) error = %v, want ErrUnknownRevision", err)
+	}
+
+	c, _ := repo.Resolve("HEAD~1")
+	fsys, err := repo.FS(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := fstest.TestFS(fsys, "relreg.yaml", "services/payments.yaml", "releases/payments/1.0.0.yaml", "dml/payments-api/1.0.0.yaml"); err != nil {
+		t.Fatal(err)
+	}
+	data, err := fs.ReadFile(fsys, "releases/payments/1.0.0.yaml")
+	if err != nil || string(data) != "kind: Release\n" {
+		t.Errorf("ReadFile at first commit = %q, %v", data, err)
+	}
+
+	// Loading from the tree and from the same files on disk agree.
+	fromTree, err := Load(fsys, Options{Cache: NewParseCache()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var paths []string
+	for _, d := range fromTree.Files {
+		paths = append(paths, d.Path)
+	}
+	want := []string{"dml/payments-api/1.0.0.yaml", "releases/payments/1.0.0.yaml", "relreg.yaml", "schedules/production.yaml", "services/payments.yaml"}
+	if len(paths) != len(want) {
+		t.Fatalf("files = %v, want %v", paths, want)
+	}
+	for i := range want {
+		if paths[i] != want[i] {
+			t.Errorf("files[%d] = %s, want %s", i, paths[i], want[i])
+		}
+	}
+	rules := map[string]string{}
+	for _, d := range fromTree.Diagnostics {
+		rules[d.File] = d.Rule
+	}
+	if rules["releases/payments/1.1.0.yml"] != "layout/extension" || rules["releases/payments/notes.txt"] != "layout/path" || rules["dml/payments-api/1.0.0.yaml.b"] != "layout/path" {
+		t.Errorf("layout diagnostics = %v", rules)
+	}
+}
+
+func TestParseCacheSharesUnchangedFiles(t *testing.T) {
+	root := t.TempDir()
+	g, err := git.PlainInit(root, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	commitFiles(t, g, root, map[string]string{
+		"relreg.yaml":            "apiVersion: relreg/v1\nkind: Registry\nmetadata: {name: acme}\nspec: {}\n",
+		"services/payments.yaml": "apiVersion: relreg/v1\nkind: Service\nmetadata: {name: payments}\nspec: {title: P, owner: team}\n",
+	}, "one")
+	commitFiles(t, g, root, map[string]string{"services/ledger.yaml": "apiVersion: relreg/v1\nkind: Service\nmetadata: {name: ledger}\nspec: {title: L, owner: team}\n"}, "two")
+	repo, err := OpenRepo(root, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cache := NewParseCache()
+	load := func(rev string) *Registry {
+		c, err := repo.Resolve(rev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fsys, err := repo.FS(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		reg, err := Load(fsys, Options{Cache: cache})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return reg
+	}
+	a, b := load("HEAD~1"), load("HEAD")
+	if a.Services["payments"].Doc.Node != b.Services["payments"].Doc.Node {
+		t.Error("unchanged file was parsed twice")
+	}
+	if len(cache.m) != 3 {
+		t.Errorf("cache holds %d entries, want 3", len(cache.m))
+	}
+}
