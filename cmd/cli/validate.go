@@ -54,7 +54,7 @@ func runValidate(g *globals, o *validateOptions) error {
 		return err
 	}
 	ds := validate.Static(reg, validate.Options{Now: now})
-	res := output.Result{Files: len(reg.Files), Diagnostics: ds}
+	res := output.Result{Files: len(reg.Files), Diagnostics: ds, Version: Version}
 	if err := w.Write(g.stdout, res); err != nil {
 		return err
 	}

@@ -25,8 +25,11 @@ var Formats = []string{Text, JSON, SARIF, JUnit}
 
 // Result is what a validation found.
 type Result struct {
-	Files       int
-	Diagnostics []registry.Diagnostic
+	Files       int                   // registry files checked
+	Diagnostics []registry.Diagnostic // sorted with registry.SortDiagnostics
+	// Version is relreg's version, reported as SARIF's tool.driver.version;
+	// empty leaves it out.
+	Version string
 }
 
 // Errors counts the diagnostics of severity error.
@@ -111,18 +114,35 @@ type jsonSummary struct {
 }
 
 type jsonResult struct {
-	OK          bool                  `json:"ok"`
-	Summary     jsonSummary           `json:"summary"`
-	Diagnostics []registry.Diagnostic `json:"diagnostics"`
+	OK          bool             `json:"ok"`
+	Summary     jsonSummary      `json:"summary"`
+	Diagnostics []jsonDiagnostic `json:"diagnostics"`
+}
+
+// jsonDiagnostic is the contract's shape of a diagnostic: every field is
+// always present, except commit, which only audit sets.
+type jsonDiagnostic struct {
+	Rule     string `json:"rule"`
+	Severity string `json:"severity"`
+	File     string `json:"file"`
+	Line     int    `json:"line"`
+	Column   int    `json:"column"`
+	Subject  string `json:"subject"`
+	Message  string `json:"message"`
+	Commit   string `json:"commit,omitempty"`
 }
 
 func (jsonWriter) Write(w io.Writer, r Result) error {
-	ds := r.Diagnostics
-	if ds == nil {
-		ds = []registry.Diagnostic{}
+	ds := make([]jsonDiagnostic, 0, len(r.Diagnostics))
+	for _, d := range r.Diagnostics {
+		ds = append(ds, jsonDiagnostic{
+			Rule: d.Rule, Severity: string(d.Severity), File: d.File, Line: d.Line, Column: d.Column,
+			Subject: d.Subject, Message: d.Message, Commit: d.Commit,
+		})
 	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false) // messages quote <placeholders>; keep them readable
 	return enc.Encode(jsonResult{
 		OK:          r.Errors() == 0,
 		Summary:     jsonSummary{Files: r.Files, Errors: r.Errors(), Warnings: r.Warnings()},
