@@ -248,7 +248,10 @@ func shortDuration(d time.Duration) string {
 	if strings.HasSuffix(s, "m0s") {
 		s = strings.TrimSuffix(s, "0s")
 	}
-	return strings.TrimSuffix(s, "0m")
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
 }
 
 // Slot is one usable deployment window of a schedule: fixed, or weekly.
