@@ -1,0 +1,134 @@
+package registry
+
+import (
+	"errors"
+	"fmt"
+	"path"
+	"strings"
+)
+
+// PayloadType is the "type" of every signed approval payload.
+const PayloadType = "relreg/approval/v1"
+
+// Approval steps.
+const (
+	StepPlan     = "plan"
+	StepBuild    = "build"
+	StepAccept   = "accept"
+	StepDeploy   = "deploy"
+	StepVerify   = "verify"
+	StepSchedule = "schedule"
+	StepGovern   = "govern"
+)
+
+// ErrUnknownSubject is returned when a SUBJECT argument names no document.
+var ErrUnknownSubject = errors.New("unknown subject")
+
+// Payload returns the exact bytes an approval signs: the RFC 8785 canonical
+// JSON of the approval's fields, the registry's name and the subject, with
+// no trailing newline. A signature over it never verifies for another
+// registry, subject, step, role, approver, time or digest.
+func Payload(registryName, subject string, a Approval) []byte {
+	v := map[string]any{
+		"type":     PayloadType,
+		"registry": registryName,
+		"subject":  subject,
+		"step":     a.Step,
+		"role":     a.Role,
+		"by":       a.By,
+		"at":       a.At,
+		"digest":   a.Digest,
+	}
+	b, err := Canonical(v)
+	if err != nil {
+		// Strings always encode; this cannot happen.
+		panic("relreg: canonical payload: " + err.Error())
+	}
+	return b
+}
+
+// ParseSubject splits a subject string (contract section 4) into the kind of
+// document it names and its identity ("service@version", a name, or
+// "registry"/"approvers"). ok is false when s is not a subject string.
+func ParseSubject(s string) (kind, id string, ok bool) {
+	switch s {
+	case "registry":
+		return KindRegistry, "registry", true
+	case "approvers":
+		return KindApprovers, "approvers", true
+	}
+	prefix, rest, found := strings.Cut(s, "/")
+	if !found || rest == "" || strings.Contains(rest, "/") {
+		return "", "", false
+	}
+	versioned := strings.Count(rest, "@") == 1 && !strings.HasPrefix(rest, "@") && !strings.HasSuffix(rest, "@")
+	switch {
+	case prefix == "release" && versioned:
+		return KindRelease, rest, true
+	case prefix == "dml" && versioned:
+		return KindDMLEntry, rest, true
+	case prefix == "schedule" && !strings.Contains(rest, "@"):
+		return KindSchedule, rest, true
+	case prefix == "service" && !strings.Contains(rest, "@"):
+		return KindService, rest, true
+	}
+	return "", "", false
+}
+
+// ResolveSubject finds the document a SUBJECT argument names, as the command
+// line accepts it: a file path relative to the registry
+// ("releases/payments/2.4.0.yaml"), "service@version" for a release, or a
+// subject string ("release/payments@2.4.0", "dml/payments-api@2.4.0",
+// "schedule/production", "registry", "approvers").
+func ResolveSubject(reg *Registry, arg string) (*Document, error) {
+	if arg == "" {
+		return nil, fmt.Errorf("%w: the subject is empty: name a file, service@version or a subject string", ErrUnknownSubject)
+	}
+	if strings.HasSuffix(arg, ".yaml") {
+		p := path.Clean(strings.TrimPrefix(strings.ReplaceAll(arg, "\\", "/"), "./"))
+		for _, d := range reg.Files {
+			if d.Path == p {
+				return parsedDoc(d)
+			}
+		}
+		return nil, fmt.Errorf("%w: no registry file %s (paths are relative to the registry folder)", ErrUnknownSubject, arg)
+	}
+	kind, id, ok := ParseSubject(arg)
+	if !ok && strings.Count(arg, "@") == 1 && !strings.Contains(arg, "/") {
+		kind, id, ok = KindRelease, arg, true
+	}
+	if !ok {
+		return nil, fmt.Errorf("%w %q: name a file (releases/payments/2.4.0.yaml), a release (payments@2.4.0) or a subject (release/payments@2.4.0, dml/payments-api@2.4.0, schedule/production, registry, approvers)", ErrUnknownSubject, arg)
+	}
+	for _, d := range reg.Files {
+		if d.Kind == kind && d.ID == id {
+			return parsedDoc(d)
+		}
+	}
+	return nil, fmt.Errorf("%w %q: the registry has no such %s", ErrUnknownSubject, arg, strings.ToLower(kind))
+}
+
+func parsedDoc(d *Document) (*Document, error) {
+	if d.Node == nil {
+		return nil, fmt.Errorf("%s could not be parsed: run 'relreg validate' and fix it first", d.Path)
+	}
+	return d, nil
+}
+
+// Approvals returns the approval entries of a document as written, read
+// from its JSON value so that every kind is handled alike. A field of the
+// wrong type is left empty (the schema reports it).
+func (d *Document) Approvals() []Approval {
+	if d == nil || d.Node == nil {
+		return nil
+	}
+	m, _ := d.Node.Value.(map[string]any)
+	list, _ := m["approvals"].([]any)
+	out := make([]Approval, len(list))
+	for i, e := range list {
+		em, _ := e.(map[string]any)
+		str := func(k string) string { s, _ := em[k].(string); return s }
+		out[i] = Approval{Step: str("step"), By: str("by"), Role: str("role"), At: str("at"), Digest: str("digest"), Signature: str("signature")}
+	}
+	return out
+}
