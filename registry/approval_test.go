@@ -115,7 +115,9 @@ func TestKeyringCheck(t *testing.T) {
 		return a
 	}
 	good := signed(f.alice, base, reg, subject, SignatureNamespace)
-	resign := func(edit func(a *Approval)) Approval { return signed(f.alice, with(edit), reg, subject, SignatureNamespace) }
+	resign := func(edit func(a *Approval)) Approval {
+		return signed(f.alice, with(edit), reg, subject, SignatureNamespace)
+	}
 	relregSigned := base
 	sig, err := Sign(f.aliceRSA.signer(t), Payload(reg, subject, base))
 	if err != nil {
