@@ -294,3 +294,28 @@ type emptyFS struct{}
 func (emptyFS) Open(name string) (fs.File, error) {
 	return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrNotExist}
 }
+
+// Blob parses a git blob as YAML, through the cache. It returns nil when the
+// blob is not a valid document.
+func (c *ParseCache) Blob(g *git.Repository, h plumbing.Hash) (*Node, error) {
+	key := h.String()
+	if p, ok := c.get(key); ok {
+		return p.node, nil
+	}
+	b, err := g.BlobObject(h)
+	if err != nil {
+		return nil, fmt.Errorf("read blob %s: %w", h, err)
+	}
+	rd, err := b.Reader()
+	if err != nil {
+		return nil, fmt.Errorf("read blob %s: %w", h, err)
+	}
+	defer rd.Close()
+	data, err := io.ReadAll(rd)
+	if err != nil {
+		return nil, fmt.Errorf("read blob %s: %w", h, err)
+	}
+	p := parseDoc(data, DefaultLimits)
+	c.put(key, p)
+	return p.node, nil
+}

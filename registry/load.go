@@ -224,13 +224,7 @@ func readDoc(fsys fs.FS, d *Document, opts Options) ([]Diagnostic, error) {
 		if err != nil {
 			return nil, fmt.Errorf("read %s: %w", d.Path, err)
 		}
-		p.size = int64(len(data))
-		p.node, p.diags = ParseYAML(data, opts.Limits)
-		if p.node != nil && p.node.Root.Kind != yaml.MappingNode {
-			p.diags = append(p.diags, diag("schema", p.node.Root.Line, p.node.Root.Column,
-				"document must be a mapping with apiVersion, kind, metadata and spec, not a %s", nodeKind(p.node.Root)))
-			p.node = nil
-		}
+		p = parseDoc(data, opts.Limits)
 		if hash != "" {
 			opts.Cache.put(hash, p)
 		}
@@ -242,6 +236,18 @@ func readDoc(fsys fs.FS, d *Document, opts Options) ([]Diagnostic, error) {
 		ds[i].Subject = d.Subject()
 	}
 	return ds, nil
+}
+
+// parseDoc parses the bytes of a registry file: a YAML mapping.
+func parseDoc(data []byte, lim Limits) parsed {
+	p := parsed{size: int64(len(data))}
+	p.node, p.diags = ParseYAML(data, lim)
+	if p.node != nil && p.node.Root.Kind != yaml.MappingNode {
+		p.diags = append(p.diags, diag("schema", p.node.Root.Line, p.node.Root.Column,
+			"document must be a mapping with apiVersion, kind, metadata and spec, not a %s", nodeKind(p.node.Root)))
+		p.node = nil
+	}
+	return p
 }
 
 func nodeKind(n *yaml.Node) string {

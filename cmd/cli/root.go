@@ -82,6 +82,8 @@ func newRoot(g *globals) *cobra.Command {
 	root.AddCommand(
 		newVersionCmd(g),
 		newValidateCmd(g),
+		newCheckCmd(g),
+		newInitCmd(g), newNewCmd(g),
 	)
 	return root
 }

@@ -1,0 +1,182 @@
+package validate
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/relreg/relreg/registry"
+)
+
+// trust is what the base of a change says about who may approve what:
+// approvers, their roles and keys, and the approval requirements. A change
+// never supplies its own trust.
+type trust struct {
+	name    string // the registry's name, part of every payload
+	policy  registry.ApprovalPolicy
+	keyring *registry.Keyring
+}
+
+func newTrust(base *registry.Registry) *trust {
+	t := &trust{}
+	if base.Config != nil {
+		t.name = base.Config.Metadata.Name
+		t.policy = base.Config.Spec.Approvals
+	}
+	t.keyring = registry.NewKeyring(base.Approvers)
+	return t
+}
+
+// releaseRequirements returns the requirements of a release step at a risk.
+func (t *trust) releaseRequirements(step, risk string) []registry.Requirement {
+	switch step {
+	case registry.StepPlan:
+		return t.policy.Plan.For(risk)
+	case registry.StepBuild:
+		return t.policy.Build.For(risk)
+	case registry.StepAccept:
+		return t.policy.Accept.For(risk)
+	case registry.StepDeploy:
+		return t.policy.Deploy.For(risk)
+	}
+	return nil
+}
+
+// requireApprovals checks that doc at head carries approvals for step that
+// meet reqs under the base's trust, and reports rule with what is missing.
+// Each approval counts only when its approver, role and key are trusted at
+// the base, its key is valid at the check time and not revoked, its digest
+// is the subject's digest at head, and its approver is neither the
+// release's owner nor an author of this change's edits to the subject. Each
+// approver counts once per step, towards one requirement.
+func (c *changeCtx) requireApprovals(doc *registry.Document, step string, reqs []registry.Requirement, rule, purpose string) {
+	if len(reqs) == 0 {
+		return
+	}
+	digest, err := registry.Digest(doc)
+	if err != nil {
+		return
+	}
+	owner := str(doc, "spec", "owner")
+	var authors []string
+	if doc.Kind == registry.KindRelease || doc.Kind == registry.KindDMLEntry || doc.Kind == registry.KindSchedule || doc.Kind == registry.KindRegistry || doc.Kind == registry.KindApprovers {
+		authors = c.authors[doc.Path]
+	}
+	roles := map[string][]string{} // approver -> roles of their counting entries
+	var notes []string
+	for i, a := range doc.Approvals() {
+		if a.Step != step {
+			continue
+		}
+		at := func(field string) []string { return []string{"approvals", fmt.Sprint(i), field} }
+		ap := c.trust.keyring.Approver(a.By)
+		switch {
+		case ap == nil:
+			notes = append(notes, fmt.Sprintf("%s is not an approver at the base", a.By))
+			continue
+		case !ap.HasRole(a.Role):
+			notes = append(notes, fmt.Sprintf("%s does not hold role %s at the base", a.By, a.Role))
+			continue
+		}
+		key, err := c.trust.keyring.SigningKey(c.trust.name, doc.Subject(), a)
+		if err != nil {
+			notes = append(notes, fmt.Sprintf("%s's signature does not verify with a key trusted at the base (%v)", a.By, err))
+			continue
+		}
+		if key.Revoked {
+			notes = append(notes, fmt.Sprintf("%s's key %s is revoked", a.By, key.Fingerprint))
+			continue
+		}
+		if !key.ValidAt(c.now) {
+			notes = append(notes, fmt.Sprintf("%s's key %s is not valid at the check time", a.By, key.Fingerprint))
+			continue
+		}
+		if a.Digest != digest {
+			c.report(doc, "approval/stale", staleMessage(doc, a, digest), at("digest")...)
+			notes = append(notes, fmt.Sprintf("%s's approval is stale", a.By))
+			continue
+		}
+		if owner != "" && a.By == owner {
+			c.report(doc, "approval/self-approval", fmt.Sprintf("%s is the owner of %s and may not approve it: ask another %s", a.By, doc.Subject(), a.Role), at("by")...)
+			continue
+		}
+		if ap.Email != "" && slices.Contains(authors, strings.ToLower(ap.Email)) {
+			c.report(doc, "approval/self-approval", fmt.Sprintf("%s authored a commit in this change that edits %s, and may not approve it: ask another %s", a.By, doc.Subject(), a.Role), at("by")...)
+			continue
+		}
+		if !slices.Contains(roles[a.By], a.Role) {
+			roles[a.By] = append(roles[a.By], a.Role)
+		}
+	}
+	missing := unmet(reqs, roles)
+	if len(missing) == 0 {
+		return
+	}
+	msg := fmt.Sprintf("%s approvals missing", step)
+	if purpose != "" {
+		msg += " " + purpose
+	}
+	msg += ": " + strings.Join(missing, ", ")
+	if len(notes) > 0 {
+		msg += " (not counted: " + strings.Join(notes, "; ") + ")"
+	}
+	msg += fmt.Sprintf("; sign with 'relreg approve %s --step %s'", doc.Subject(), step)
+	path := []string{"approvals"}
+	if registry.KeyNode(doc.Node.Root, "approvals") == nil {
+		path = nil
+	}
+	c.report(doc, rule, msg, path...)
+}
+
+func staleMessage(doc *registry.Document, a registry.Approval, digest string) string {
+	return fmt.Sprintf("approval by %s for step %s signs %s, but %s is now %s: the content changed after it was signed; ask %s to approve again", a.By, a.Step, short(a.Digest), doc.Subject(), short(digest), a.By)
+}
+
+// unmet matches approvers to requirement slots, each approver filling at
+// most one slot, and describes the slots left empty ("1 more cab").
+func unmet(reqs []registry.Requirement, roles map[string][]string) []string {
+	var slots []string // one entry per required approval, by role
+	for _, r := range reqs {
+		for range max(r.Count, 1) {
+			slots = append(slots, r.Role)
+		}
+	}
+	approvers := make([]string, 0, len(roles))
+	for a := range roles {
+		approvers = append(approvers, a)
+	}
+	slices.Sort(approvers)
+	owner := make([]int, len(slots)) // slot -> approver index + 1
+	var try func(a int, seen []bool) bool
+	try = func(a int, seen []bool) bool {
+		for s, role := range slots {
+			if seen[s] || !slices.Contains(roles[approvers[a]], role) {
+				continue
+			}
+			seen[s] = true
+			if owner[s] == 0 || try(owner[s]-1, seen) {
+				owner[s] = a + 1
+				return true
+			}
+		}
+		return false
+	}
+	for a := range approvers {
+		try(a, make([]bool, len(slots)))
+	}
+	left := map[string]int{}
+	var order []string
+	for s, role := range slots {
+		if owner[s] == 0 {
+			if left[role] == 0 {
+				order = append(order, role)
+			}
+			left[role]++
+		}
+	}
+	out := make([]string, 0, len(order))
+	for _, role := range order {
+		out = append(out, fmt.Sprintf("%d more %s", left[role], role))
+	}
+	return out
+}
