@@ -105,7 +105,7 @@ func referenceRule(reg *registry.Registry, _ Options) []registry.Diagnostic {
 			ref, err := registry.ParseReleaseRef(s)
 			if err != nil {
 				ds = append(ds, d.Diag("ref/unknown-dependency",
-					fmt.Sprintf("dependsOn entry %v: name a release as service@version", err),
+					fmt.Sprintf("dependsOn entry %v", err),
 					"spec", "dependsOn", strconv.Itoa(i)))
 				continue
 			}
