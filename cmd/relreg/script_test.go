@@ -1,0 +1,43 @@
+package main
+
+import (
+	"os"
+	"testing"
+
+	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/relreg/relreg/cmd/cli"
+)
+
+// TestMain lets the test binary act as the relreg command inside scripts.
+func TestMain(m *testing.M) {
+	testscript.Main(m, map[string]func(){
+		"relreg": func() { os.Exit(cli.Main()) },
+	})
+}
+
+// TestScript runs the end-to-end scripts under testdata/script. Each .txtar
+// file is a registry (and sometimes a git repository) plus the relreg
+// commands to run on it and what they must print.
+//
+// RELREG_UPDATE_SCRIPTS=1 rewrites the expected files of failing cmp
+// commands in place; review the diff before committing it.
+func TestScript(t *testing.T) {
+	testscript.Run(t, testscript.Params{
+		Dir:                 "testdata/script",
+		UpdateScripts:       os.Getenv("RELREG_UPDATE_SCRIPTS") == "1",
+		RequireExplicitExec: true,
+		RequireUniqueNames:  true,
+		Setup: func(env *testscript.Env) error {
+			// A fixed identity for scripts that commit, and no user or
+			// system git configuration leaking in.
+			env.Setenv("HOME", env.WorkDir)
+			env.Setenv("GIT_CONFIG_NOSYSTEM", "1")
+			env.Setenv("GIT_AUTHOR_NAME", "Test Author")
+			env.Setenv("GIT_AUTHOR_EMAIL", "author@example.com")
+			env.Setenv("GIT_COMMITTER_NAME", "Test Committer")
+			env.Setenv("GIT_COMMITTER_EMAIL", "committer@example.com")
+			return nil
+		},
+	})
+}
