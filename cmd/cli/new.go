@@ -1,0 +1,100 @@
+package cli
+
+import (
+	"fmt"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/relreg/relreg/registry"
+)
+
+const newLong = `Scaffold a new registry file from flags and the registry's contents.`
+
+func newNewCmd(g *globals) *cobra.Command {
+	c := &cobra.Command{
+		Use:   "new",
+		Short: "Scaffold a new registry file",
+		Long:  newLong,
+		Args:  cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			return fmt.Errorf("name what to create: %s release SERVICE [VERSION]", c.CommandPath())
+		},
+	}
+	c.AddCommand(newNewReleaseCmd(g))
+	return c
+}
+
+const newReleaseLong = `Write releases/SERVICE/VERSION.yaml: a new release at phase draft.
+
+Without VERSION, the version is the service's highest release (cancelled ones
+included) bumped by --type: major X+1.0.0, minor X.Y+1.0, patch and emergency
+X.Y.Z+1. With VERSION and no --type, the type is read from the bump.
+
+Every other field has a default taken from the registry: the owner is the
+only approver, the schedule the only one (or production), the window the
+schedule's first window at least a day from now that no freeze blocks, the
+components the service's allow-list at VERSION. Fields you must still fill
+in get a valid placeholder and are listed as TODO in the file's header, so
+the new file validates at once.
+
+relreg new release never overwrites an existing release.`
+
+const newReleaseExample = `  relreg new release payments 2.4.0 --type minor --risk medium \
+      --title "SEPA instant transfers" --owner bob --change CHG-1042 \
+      --component payments-api@2.4.0 --backout "Redeploy 2.3.1 from the DML."
+  relreg new release payments --type patch --owner bob --change CHG-1077
+  relreg new release ledger 1.9.0 --owner erin --change CHG-1090 \
+      --window-start 2026-12-10T21:00:00Z --window-end 2026-12-10T23:00:00Z`
+
+func newNewReleaseCmd(g *globals) *cobra.Command {
+	o := &registry.NewReleaseOptions{}
+	c := &cobra.Command{
+		Use:     "release SERVICE [VERSION]",
+		Short:   "Scaffold a draft release",
+		Long:    newReleaseLong,
+		Example: newReleaseExample,
+		Args:    cobra.RangeArgs(1, 2),
+		RunE: func(c *cobra.Command, args []string) error {
+			o.Service = args[0]
+			if len(args) == 2 {
+				o.Version = args[1]
+			}
+			return runNewRelease(g, o)
+		},
+	}
+	f := c.Flags()
+	f.StringVar(&o.Type, "type", "", "release type: "+strings.Join(registry.ReleaseTypes, ", ")+" (required without VERSION)")
+	f.StringVar(&o.Risk, "risk", "low", "risk: "+strings.Join(registry.Risks, ", "))
+	f.StringVar(&o.Title, "title", "", "what the release brings")
+	f.StringVar(&o.Owner, "owner", "", "the approver id of the requester (default: the only approver)")
+	f.StringArrayVar(&o.Changes, "change", nil, "a change record id such as CHG-1042 (repeatable)")
+	f.StringVar(&o.Schedule, "schedule", "", "the deployment schedule (default: the only one, or production)")
+	f.StringVar(&o.WindowStart, "window-start", "", "start of the deployment window, RFC 3339 (default: the schedule's next window)")
+	f.StringVar(&o.WindowEnd, "window-end", "", "end of the deployment window, RFC 3339")
+	f.StringArrayVar(&o.Components, "component", nil, "a component as name@version (repeatable; default: the service's components at VERSION)")
+	f.StringVar(&o.Backout, "backout", "", "the backout plan (risk medium and high need one)")
+	return c
+}
+
+func runNewRelease(g *globals, o *registry.NewReleaseOptions) error {
+	dir, err := g.registryRoot()
+	if err != nil {
+		return err
+	}
+	reg, err := g.loadRegistry()
+	if err != nil {
+		return err
+	}
+	rel, data, err := registry.NewRelease(reg, *o)
+	if err != nil {
+		return err
+	}
+	p := filepath.Join(dir, filepath.FromSlash(rel))
+	if err := registry.CreateFile(p, data); err != nil {
+		return err
+	}
+	fmt.Fprintf(g.stdout, "wrote %s\n", p)
+	return nil
+}
