@@ -200,15 +200,14 @@ func newApprovals(base, head *registry.Document) []int {
 // newApprovalsFresh reports approvals added in this change over a digest
 // that is not the subject's digest at head: they can never count.
 func (c *changeCtx) newApprovalsFresh(base, head *registry.Document) {
-	digest, err := registry.Digest(head)
+	digest, err := head.Digest()
 	if err != nil {
 		return
 	}
 	list := head.Approvals()
 	for _, i := range newApprovals(base, head) {
-		a := list[i]
-		if a.Digest != "" && a.Digest != digest {
-			c.report(head, "approval/stale", fmt.Sprintf("approval by %s for step %s signs %s, but the spec at head is %s: ask %s to approve the current content (relreg digest %s)", a.By, a.Step, short(a.Digest), short(digest), a.By, head.Subject()), "approvals", fmt.Sprint(i), "digest")
+		if a := list[i]; a.Digest != "" && a.Digest != digest {
+			c.report(head, "approval/stale", staleMessage(head, a, digest), "approvals", fmt.Sprint(i), "digest")
 		}
 	}
 }

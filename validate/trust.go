@@ -53,15 +53,12 @@ func (c *changeCtx) requireApprovals(doc *registry.Document, step string, reqs [
 	if len(reqs) == 0 {
 		return
 	}
-	digest, err := registry.Digest(doc)
+	digest, err := doc.Digest()
 	if err != nil {
 		return
 	}
 	owner := str(doc, "spec", "owner")
-	var authors []string
-	if doc.Kind == registry.KindRelease || doc.Kind == registry.KindDMLEntry || doc.Kind == registry.KindSchedule || doc.Kind == registry.KindRegistry || doc.Kind == registry.KindApprovers {
-		authors = c.authors[doc.Path]
-	}
+	authors := c.authors[doc.Path]
 	roles := map[string][]string{} // approver -> roles of their counting entries
 	var notes []string
 	for i, a := range doc.Approvals() {
@@ -123,7 +120,14 @@ func (c *changeCtx) requireApprovals(doc *registry.Document, step string, reqs [
 	msg += fmt.Sprintf("; sign with 'relreg approve %s --step %s'", doc.Subject(), step)
 	path := []string{"approvals"}
 	if registry.KeyNode(doc.Node.Root, "approvals") == nil {
-		path = nil
+		switch doc.Kind {
+		case registry.KindRelease:
+			path = []string{"status", "phase"}
+		case registry.KindDMLEntry:
+			path = []string{"status", "state"}
+		default:
+			path = []string{"spec"}
+		}
 	}
 	c.report(doc, rule, msg, path...)
 }
