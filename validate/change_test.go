@@ -312,14 +312,20 @@ func TestChangeRules(t *testing.T) {
 		},
 		{
 			name: "reschedule at accepted",
-			base: func(w *world) { w.set(dml, chgDML("1.0.0", "verified")); w.set(rel, chgRelease("1.0.0", "accepted", window1)) },
+			base: func(w *world) {
+				w.set(dml, chgDML("1.0.0", "verified"))
+				w.set(rel, chgRelease("1.0.0", "accepted", window1))
+			},
 			head: func(w *world) {
 				w.set(rel, strings.Replace(w.get(rel), "2026-12-02T02:00:00Z", "2026-12-02T03:00:00Z", 1))
 			},
 		},
 		{
 			name: "component change at accepted",
-			base: func(w *world) { w.set(dml, chgDML("1.0.0", "verified")); w.set(rel, chgRelease("1.0.0", "accepted", window1)) },
+			base: func(w *world) {
+				w.set(dml, chgDML("1.0.0", "verified"))
+				w.set(rel, chgRelease("1.0.0", "accepted", window1))
+			},
 			head: func(w *world) {
 				w.set(rel, strings.Replace(w.get(rel), "{name: payments-api, version: 1.0.0}", "{name: payments-api, version: 1.0.1}", 1))
 			},
@@ -365,7 +371,9 @@ func TestChangeRules(t *testing.T) {
 		},
 		{
 			name: "schedule change needs approval",
-			head: func(w *world) { w.set("schedules/production.yaml", strings.Replace(w.get("schedules/production.yaml"), "maxConcurrent: 2", "maxConcurrent: 3", 1)) },
+			head: func(w *world) {
+				w.set("schedules/production.yaml", strings.Replace(w.get("schedules/production.yaml"), "maxConcurrent: 2", "maxConcurrent: 3", 1))
+			},
 			want: []ruleAt{{"approval/insufficient", "schedules/production.yaml"}},
 		},
 		{
