@@ -210,13 +210,16 @@ func (r *Recurrence) each(from, to time.Time, f func(Interval) bool) {
 		loc = time.UTC
 	}
 	y, m, d := from.In(loc).Date()
+	first := time.Date(y, m, d-8, 0, 0, 0, 0, time.UTC)
 	ty, tm, td := to.In(loc).Date()
 	last := time.Date(ty, tm, td+1, 0, 0, 0, 0, time.UTC)
-	for day := time.Date(y, m, d-8, 0, 0, 0, 0, time.UTC); !day.After(last); day = day.AddDate(0, 0, 1) {
-		if !slices.Contains(r.Days, day.Weekday()) {
+	days := int(last.Sub(first) / (24 * time.Hour))
+	// time.Date normalizes day d+i into the right month and year.
+	for i, wd := 0, first.Weekday(); i <= days; i, wd = i+1, (wd+1)%7 {
+		if !slices.Contains(r.Days, wd) {
 			continue
 		}
-		start := time.Date(day.Year(), day.Month(), day.Day(), r.Hour, r.Minute, 0, 0, loc)
+		start := time.Date(y, m, d-8+i, r.Hour, r.Minute, 0, 0, loc)
 		if !f(Interval{Start: start, End: start.Add(r.Duration)}) {
 			return
 		}

@@ -31,7 +31,8 @@ import (
 // Only releases not yet deployed (draft, and planned … deploying) are checked
 // against windows and freezes: from deployed on, the window is history, and a
 // schedule edited later must not fail releases it already let through.
-// Cancelled releases are not checked. Releases whose schedule does not exist
+// Cancelled releases are not checked. A release window whose start is not
+// before its end is reported in every phase, like a schema error. Releases whose schedule does not exist
 // are left to ref/unknown-schedule, and times that are not RFC 3339 to the
 // schema rule.
 func scheduleRule(reg *registry.Registry, _ Options) []registry.Diagnostic {
