@@ -207,15 +207,21 @@ func checkAppended(before *Node, out []byte, a Approval) error {
 	if !sameJSON(al[len(bl)], want) {
 		return errors.New("the new entry does not read back as written")
 	}
-	strip := func(m map[string]any, l []any) map[string]any {
+	for i := range bl {
+		if !sameJSON(bl[i], al[i]) {
+			return errors.New("an existing approval changed")
+		}
+	}
+	others := func(m map[string]any) map[string]any {
 		c := make(map[string]any, len(m))
 		for k, v := range m {
-			c[k] = v
+			if k != "approvals" {
+				c[k] = v
+			}
 		}
-		c["approvals"] = l
 		return c
 	}
-	if !sameJSON(strip(bm, bl), strip(am, al[:len(bl)])) {
+	if !sameJSON(others(bm), others(am)) {
 		return errors.New("other content changed")
 	}
 	return nil
