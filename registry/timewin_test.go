@@ -256,3 +256,33 @@ func TestCrowded(t *testing.T) {
 		})
 	}
 }
+
+func TestCalendarOpen(t *testing.T) {
+	s := &Schedule{Doc: &Document{Path: "schedules/production.yaml", Kind: KindSchedule, ID: "production"},
+		Spec: ScheduleSpec{Timezone: "Europe/Berlin",
+			Windows: []ScheduleWindow{{Name: "thursday-night", Weekly: &Weekly{Days: []string{"thu"}, Start: "22:00", Duration: "4h"}}},
+			Freezes: []Freeze{{Name: "year-end", Start: "2026-12-20T00:00:00Z", End: "2027-01-04T00:00:00Z", Allow: []string{"emergency"}}},
+		}}
+	cal, diags := NewCalendar(s)
+	if len(diags) != 0 {
+		t.Fatalf("NewCalendar() diagnostics = %v, want none", diags)
+	}
+	tests := []struct {
+		at, typ string
+		want    bool
+	}{
+		{at: "2026-12-03T21:00:00Z", typ: "minor", want: true},
+		{at: "2026-12-04T00:59:59Z", typ: "minor", want: true},
+		{at: "2026-12-04T01:00:00Z", typ: "minor"}, // the end is not in the window
+		{at: "2026-12-03T20:59:59Z", typ: "minor"},
+		{at: "2026-12-24T21:30:00Z", typ: "minor"}, // frozen
+		{at: "2026-12-24T21:30:00Z", typ: "emergency", want: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.at+" "+tt.typ, func(t *testing.T) {
+			if got := cal.Open(mustTime(t, tt.at), tt.typ); got != tt.want {
+				t.Errorf("Open(%s, %s) = %v, want %v", tt.at, tt.typ, got, tt.want)
+			}
+		})
+	}
+}
