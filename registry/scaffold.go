@@ -184,7 +184,7 @@ func (o *InitOptions) registryFile() ([]byte, error) {
 			},
 		},
 	}
-	return marshalDoc(fmt.Sprintf(registryHeader, o.Name), doc)
+	return EncodeDocument(fmt.Sprintf(registryHeader, o.Name), doc)
 }
 
 const registryHeader = `# The policy of the registry %s.
@@ -218,7 +218,7 @@ func (o *InitOptions) approversFile() ([]byte, error) {
 			Keys:  []Key{{Key: key}},
 		}}},
 	}
-	return marshalDoc(header, doc)
+	return EncodeDocument(header, doc)
 }
 
 const approversHeader = `# Who may approve, in which roles, with which SSH public keys.
@@ -263,7 +263,7 @@ func (o *InitOptions) scheduleFile() ([]byte, error) {
 			}},
 		},
 	}
-	return marshalDoc(scheduleHeader, doc)
+	return EncodeDocument(scheduleHeader, doc)
 }
 
 const scheduleHeader = `# When releases may be deployed to production. Weekly windows are wall-clock
@@ -279,7 +279,7 @@ func (o *InitOptions) serviceFile(name string) ([]byte, error) {
 		Metadata: NameMeta{Name: name},
 		Spec:     ServiceSpec{Title: name, Owner: o.Approver, Components: []string{name}},
 	}
-	return marshalDoc(serviceHeader, doc)
+	return EncodeDocument(serviceHeader, doc)
 }
 
 const serviceHeader = `# A service: something that is released. TODO: set a real title and the
@@ -488,7 +488,7 @@ func NewRelease(reg *Registry, opts NewReleaseOptions) (string, []byte, error) {
 		}
 	}
 	header += "#\n# To plan it, set status.phase to planned and collect the plan approvals\n# (relreg approve) in a merge request.\n"
-	data, err := marshalDoc(header, doc)
+	data, err := EncodeDocument(header, doc)
 	if err != nil {
 		return "", nil, err
 	}
@@ -749,7 +749,7 @@ func keyList[V any](m map[string]V) string {
 // fields exactly as they do when reading; the JSON is then re-encoded as
 // block-style YAML, which keeps the struct's field order (apiVersion, kind,
 // metadata, spec, status) and never wraps long lines such as SSH keys.
-func marshalDoc(header string, v any) ([]byte, error) {
+func EncodeDocument(header string, v any) ([]byte, error) {
 	j, err := json.Marshal(v)
 	if err != nil {
 		return nil, fmt.Errorf("marshal: %w", err)
