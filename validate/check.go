@@ -19,6 +19,11 @@ import (
 // clone's history.
 var ErrShallow = errors.New("the merge-base is not in this shallow clone: fetch the whole history (actions/checkout: fetch-depth: 0; GitLab: GIT_DEPTH: 0; or git fetch --unshallow)")
 
+// ErrNoBaseRegistry is returned when the base of a check has no registry:
+// there is nothing to trust. The commit that adds relreg.yaml is the trust
+// root, judged by the static rules alone.
+var ErrNoBaseRegistry = errors.New("the base has no registry, so nothing to trust: the commit that adds relreg.yaml is the trust root; validate it with 'relreg validate'")
+
 // CheckOptions say what to check.
 type CheckOptions struct {
 	Base string // a revision; the check's base is its merge-base with head
@@ -71,7 +76,7 @@ func Check(repo *registry.Repo, opts CheckOptions) (*CheckResult, error) {
 	baseReg, err := registry.Load(baseFS, registry.Options{Cache: opts.Cache})
 	if err != nil {
 		if errors.Is(err, registry.ErrNotRegistry) {
-			return nil, fmt.Errorf("the base %s has no registry (%s/relreg.yaml): nothing to trust; the commit that adds relreg.yaml is the trust root", base.Hash, repo.Prefix)
+			return nil, fmt.Errorf("base %s: %w", base.Hash, ErrNoBaseRegistry)
 		}
 		return nil, fmt.Errorf("load base %s: %w", base.Hash, err)
 	}
@@ -151,21 +156,12 @@ func Authors(repo *registry.Repo, base, head *object.Commit, cache *registry.Par
 		}
 		email := strings.ToLower(c.Author.Email)
 		for _, f := range files {
-			if !containsString(out[f], email) {
+			if !contains(out[f], email) {
 				out[f] = append(out[f], email)
 			}
 		}
 	}
 	return out, nil
-}
-
-func containsString(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // ancestors returns every commit reachable from c, c included.

@@ -1,0 +1,173 @@
+package cli
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/relreg/relreg/registry"
+	"github.com/relreg/relreg/validate"
+	"github.com/relreg/relreg/validate/output"
+)
+
+const hookLong = `Install relreg as a git hook, or run it as one.
+
+'relreg hook install' writes a pre-commit hook into the repository that
+checks the working tree against HEAD before every commit.
+
+'relreg hook pre-receive' is a server-side hook. It reads "old new ref" lines
+on stdin as git gives them, checks every update of a protected branch as
+'relreg check' would (base: the old tip, head: the new tip), refuses
+deletions and non-fast-forward updates of protected branches, prints the
+diagnostics (git shows them to the pusher) and exits non-zero to refuse the
+push.`
+
+const hookExample = `  # on a laptop, in the registry's repository
+  relreg hook install
+
+  # on a self-hosted git server, in <repo>.git/hooks/pre-receive:
+  #!/bin/sh
+  exec relreg hook pre-receive --branch main --registry .`
+
+func newHookCmd(g *globals) *cobra.Command {
+	c := &cobra.Command{
+		Use:     "hook",
+		Short:   "Install or run relreg as a git hook",
+		Long:    hookLong,
+		Example: hookExample,
+	}
+	c.AddCommand(newHookInstallCmd(g), newHookPreReceiveCmd(g))
+	return c
+}
+
+const preCommitMarker = "# installed by relreg hook install"
+
+func newHookInstallCmd(g *globals) *cobra.Command {
+	var force bool
+	c := &cobra.Command{
+		Use:   "install",
+		Short: "Write a pre-commit hook that runs relreg check against HEAD",
+		Args:  cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			dir, err := g.registryRoot()
+			if err != nil {
+				return err
+			}
+			repo, err := registry.OpenRepo(dir, g.repoDir)
+			if err != nil {
+				return err
+			}
+			path, err := installPreCommit(repo, force)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(g.stdout, "installed %s\n", path)
+			return nil
+		},
+	}
+	c.Flags().BoolVar(&force, "force", false, "replace an existing pre-commit hook that relreg did not write")
+	return c
+}
+
+func installPreCommit(repo *registry.Repo, force bool) (string, error) {
+	gitDir := filepath.Join(repo.Root, ".git")
+	if fi, err := os.Stat(gitDir); err != nil || !fi.IsDir() {
+		return "", fmt.Errorf("%s is not a .git folder (worktrees and submodules: install the hook by hand, see 'relreg hook --help')", gitDir)
+	}
+	hooks := filepath.Join(gitDir, "hooks")
+	if err := os.MkdirAll(hooks, 0o755); err != nil {
+		return "", err
+	}
+	path := filepath.Join(hooks, "pre-commit")
+	if old, err := os.ReadFile(path); err == nil && !strings.Contains(string(old), preCommitMarker) && !force {
+		return "", fmt.Errorf("%s exists and was not written by relreg: call relreg from it yourself, or pass --force to replace it", path)
+	}
+	reg := repo.Prefix
+	if reg == "" {
+		reg = "."
+	}
+	script := fmt.Sprintf(`#!/bin/sh
+%s
+# Checks the registry in the working tree against HEAD before each commit.
+# Skip once with: git commit --no-verify
+git rev-parse --verify -q HEAD >/dev/null || exit 0   # first commit: nothing to compare
+cd "$(git rev-parse --show-toplevel)" || exit 1
+exec relreg check --base HEAD --registry %q
+`, preCommitMarker, reg)
+	if err := registry.WriteFileAtomic(path, []byte(script)); err != nil {
+		return "", err
+	}
+	return path, os.Chmod(path, 0o755)
+}
+
+func newHookPreReceiveCmd(g *globals) *cobra.Command {
+	var branches []string
+	var format, now string
+	c := &cobra.Command{
+		Use:   "pre-receive",
+		Short: "Check a push on the git server (reads old new ref lines on stdin)",
+		Args:  cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			w, err := output.New(format)
+			if err != nil {
+				return err
+			}
+			t, err := parseNow(now)
+			if err != nil {
+				return err
+			}
+			updates, err := validate.ParseRefUpdates(g.stdin)
+			if err != nil {
+				return err
+			}
+			gitDir := os.Getenv("GIT_DIR")
+			if gitDir == "" {
+				gitDir = "."
+			}
+			repo, err := registry.OpenServerRepo(gitDir, g.registryDir, os.Getenv("GIT_QUARANTINE_PATH"))
+			if err != nil {
+				return err
+			}
+			results, err := validate.Receive(repo, updates, validate.ReceiveOptions{Protected: branches, Now: t})
+			if err != nil {
+				return err
+			}
+			refused := false
+			for _, r := range results {
+				if !r.Checked {
+					continue
+				}
+				switch {
+				case r.Refused != "":
+					fmt.Fprintf(g.stdout, "relreg: %s: refused: %s\n", r.Update.Ref, r.Refused)
+				case !r.OK():
+					fmt.Fprintf(g.stdout, "relreg: %s: refused: the change breaks the registry's rules:\n", r.Update.Ref)
+					if err := w.Write(g.stdout, output.Result{Diagnostics: r.Diagnostics}); err != nil {
+						return err
+					}
+				default:
+					fmt.Fprintf(g.stdout, "relreg: %s: ok\n", r.Update.Ref)
+				}
+				refused = refused || !r.OK()
+			}
+			if refused {
+				return exitCode(exitInvalid)
+			}
+			return nil
+		},
+	}
+	c.Flags().StringSliceVar(&branches, "branch", defaultProtected(), "protected branch (repeatable; default from RELREG_PROTECTED_BRANCHES, else main,master)")
+	c.Flags().StringVar(&format, "format", output.Text, "output format: "+strings.Join(output.Formats, ", "))
+	c.Flags().StringVar(&now, "now", "", "the check time, RFC 3339 (default: now)")
+	return c
+}
+
+func defaultProtected() []string {
+	if v := os.Getenv("RELREG_PROTECTED_BRANCHES"); v != "" {
+		return strings.Split(v, ",")
+	}
+	return []string{"main", "master"}
+}
