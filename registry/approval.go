@@ -3,8 +3,12 @@ package registry
 import (
 	"errors"
 	"fmt"
+	"os"
 	"path"
+	"path/filepath"
+	"slices"
 	"strings"
+	"time"
 )
 
 // PayloadType is the "type" of every signed approval payload.
@@ -131,4 +135,83 @@ func (d *Document) Approvals() []Approval {
 		out[i] = Approval{Step: str("step"), By: str("by"), Role: str("role"), At: str("at"), Digest: str("digest"), Signature: str("signature")}
 	}
 	return out
+}
+
+// StepsFor returns the approval steps that apply to documents of kind.
+func StepsFor(kind string) []string {
+	switch kind {
+	case KindRelease:
+		return []string{StepPlan, StepBuild, StepAccept, StepDeploy}
+	case KindDMLEntry:
+		return []string{StepVerify}
+	case KindSchedule:
+		return []string{StepSchedule}
+	case KindRegistry, KindApprovers:
+		return []string{StepGovern}
+	}
+	return nil
+}
+
+// NewApproval returns the unsigned approval of doc's current digest for
+// step by approver `by` in role at time at, and the payload to sign. It
+// refuses a step that does not apply to the document's kind.
+func NewApproval(reg *Registry, doc *Document, step, by, role, at string) (Approval, []byte, error) {
+	if reg.Config == nil {
+		return Approval{}, nil, errors.New("relreg.yaml could not be read, so the registry has no name to sign: run 'relreg validate'")
+	}
+	steps := StepsFor(doc.Kind)
+	if !slices.Contains(steps, step) {
+		return Approval{}, nil, fmt.Errorf("step %q does not apply to %s: use one of %s", step, doc.Subject(), strings.Join(steps, ", "))
+	}
+	if _, err := time.Parse(time.RFC3339, at); err != nil {
+		return Approval{}, nil, fmt.Errorf("at %q is not an RFC 3339 time such as 2026-11-20T10:00:00Z", at)
+	}
+	digest, err := doc.Digest()
+	if err != nil {
+		return Approval{}, nil, err
+	}
+	a := Approval{Step: step, By: by, Role: role, At: at, Digest: digest}
+	return a, Payload(reg.Config.Metadata.Name, doc.Subject(), a), nil
+}
+
+// RefusedError is returned by AddApproval for an approval that does not
+// hold; Problems say why.
+type RefusedError struct {
+	Problems []Problem
+}
+
+func (e *RefusedError) Error() string {
+	msgs := make([]string, len(e.Problems))
+	for i, p := range e.Problems {
+		msgs[i] = p.Error()
+	}
+	return "approval refused: " + strings.Join(msgs, "; ")
+}
+
+// AddApproval checks the signed approval a of doc as the static rules do
+// and, when it holds, appends it to the file under the registry folder dir,
+// in place and atomically, keeping every other byte of the file.
+func AddApproval(reg *Registry, dir string, doc *Document, a Approval) error {
+	if reg.Config == nil {
+		return errors.New("relreg.yaml could not be read: run 'relreg validate'")
+	}
+	// The file holds the armor as a | block scalar, which ends in one newline.
+	a.Signature = strings.TrimRight(a.Signature, "\n") + "\n"
+	kr := NewKeyring(reg.Approvers)
+	if ps := kr.Check(reg.Config.Metadata.Name, doc.Subject(), a); len(ps) > 0 {
+		return &RefusedError{Problems: ps}
+	}
+	name := filepath.Join(dir, filepath.FromSlash(doc.Path))
+	data, err := os.ReadFile(name)
+	if err != nil {
+		return err
+	}
+	out, err := AppendApproval(data, a)
+	if err != nil {
+		return fmt.Errorf("%s: %w", doc.Path, err)
+	}
+	if err := WriteFileAtomic(name, out); err != nil {
+		return fmt.Errorf("write %s: %w", doc.Path, err)
+	}
+	return nil
 }
