@@ -84,6 +84,7 @@ func newRoot(g *globals) *cobra.Command {
 		newValidateCmd(g),
 		newCheckCmd(g),
 		newInitCmd(g), newNewCmd(g),
+		newSchemaCmd(g),
 		newDigestCmd(g), newApproveCmd(g), newApproversCmd(g),
 	)
 	return root
