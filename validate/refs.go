@@ -104,10 +104,7 @@ func referenceRule(reg *registry.Registry, _ Options) []registry.Diagnostic {
 			}
 			ref, err := registry.ParseReleaseRef(s)
 			if err != nil {
-				ds = append(ds, d.Diag("ref/unknown-dependency",
-					fmt.Sprintf("dependsOn entry %v", err),
-					"spec", "dependsOn", strconv.Itoa(i)))
-				continue
+				continue // not service@version: the schema's pattern reports it
 			}
 			if _, err := registry.ParseVersion(ref.Version); err != nil {
 				continue // semver/invalid
