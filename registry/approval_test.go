@@ -1,6 +1,7 @@
 package registry
 
 import (
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -177,6 +178,103 @@ func TestKeyringCheck(t *testing.T) {
 			}
 			if len(ps) != 1 || ps[0].Rule != tt.wantRule || ps[0].Field != tt.field {
 				t.Errorf("Check() = %v, want one %s at %s", ps, tt.wantRule, tt.field)
+			}
+		})
+	}
+}
+
+// writeRegistry writes files (path -> content) under a new folder.
+func writeRegistry(t *testing.T, files map[string]string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for p, content := range files {
+		full := filepath.Join(dir, filepath.FromSlash(p))
+		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(full, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+func TestAddApprovalRoundTrip(t *testing.T) {
+	alice := keygen(t, "alice", "ed25519")
+	mallory := keygen(t, "mallory", "ed25519")
+	files := map[string]string{
+		"relreg.yaml": "# the registry\napiVersion: relreg/v1\nkind: Registry\nmetadata:\n  name: acme   # signed\nspec: {}\napprovals: []   # step govern\n# end\n",
+		"approvers.yaml": "apiVersion: relreg/v1\nkind: Approvers\nmetadata:\n  name: approvers\nspec:\n  approvers:\n    - id: alice   # Alice\n      name: Alice\n      roles: [release-manager, registry-admin]\n      keys:\n        - key: " + alice.pub + "\n# no approvals yet\n",
+		"releases/payments/2.4.0.yaml": "apiVersion: relreg/v1\nkind: Release\nmetadata:\n  service: payments\n  version: 2.4.0\nspec:\n  title: 'SEPA'   # quoted\n  risk: low\napprovals:\n  # first\n  - step: build\n    by: alice\n    role: release-manager\n    at: 2026-11-19T10:00:00Z\n    digest: sha256:00\n    signature: |\n      -----BEGIN SSH SIGNATURE-----\n      AAAA\n      -----END SSH SIGNATURE-----\n# trailing\n",
+	}
+	dir := writeRegistry(t, files)
+	tests := []struct {
+		subject, step, role string
+		file, removed       string
+		key                 bool
+	}{
+		{subject: "registry", step: "govern", role: "registry-admin", file: "relreg.yaml", removed: " []"},
+		{subject: "approvers", step: "govern", role: "registry-admin", file: "approvers.yaml", key: true},
+		{subject: "payments@2.4.0", step: "plan", role: "release-manager", file: "releases/payments/2.4.0.yaml"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.file, func(t *testing.T) {
+			reg, err := Load(os.DirFS(dir), Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			doc, err := ResolveSubject(reg, tt.subject)
+			if err != nil {
+				t.Fatal(err)
+			}
+			a, payload, err := NewApproval(reg, doc, tt.step, "alice", tt.role, "2026-11-20T10:00:00Z")
+			if err != nil {
+				t.Fatal(err)
+			}
+			name := filepath.Join(dir, filepath.FromSlash(tt.file))
+			before, _ := os.ReadFile(name)
+
+			// A signature by a key alice does not hold is refused; the file stays as it was.
+			bad := a
+			bad.Signature = string(sshSign(t, mallory, SignatureNamespace, payload))
+			var refused *RefusedError
+			if err := AddApproval(reg, dir, doc, bad); !errors.As(err, &refused) {
+				t.Fatalf("AddApproval(foreign key) error = %v, want a RefusedError", err)
+			}
+			if after, _ := os.ReadFile(name); string(after) != string(before) {
+				t.Fatalf("a refused approval changed the file:\n%s", after)
+			}
+
+			sig, err := Sign(alice.signer(t), payload)
+			if err != nil {
+				t.Fatal(err)
+			}
+			a.Signature = string(sig)
+			if err := AddApproval(reg, dir, doc, a); err != nil {
+				t.Fatalf("AddApproval() error = %v", err)
+			}
+			after, _ := os.ReadFile(name)
+			indent := 2
+			entry := entryText(a, indent)
+			if tt.key {
+				entry = "approvals:\n" + entry
+			}
+			want := string(before)
+			if tt.removed != "" {
+				want = strings.Replace(want, tt.removed, "", 1)
+			}
+			if got := strings.Replace(string(after), entry, "", 1); got != want || !strings.Contains(string(after), entry) {
+				t.Errorf("file after approve =\n%s\nwant the original plus the entry\n%s", after, entry)
+			}
+			// The approval holds when the registry is read again.
+			reg2, err := Load(os.DirFS(dir), Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			doc2, _ := ResolveSubject(reg2, tt.subject)
+			list := doc2.Approvals()
+			if ps := NewKeyring(reg2.Approvers).Check(reg2.Config.Metadata.Name, doc2.Subject(), list[len(list)-1]); len(ps) > 0 {
+				t.Errorf("Check(appended approval) = %v, want none", ps)
 			}
 		})
 	}
