@@ -203,8 +203,8 @@ func TestAddApprovalRoundTrip(t *testing.T) {
 	alice := keygen(t, "alice", "ed25519")
 	mallory := keygen(t, "mallory", "ed25519")
 	files := map[string]string{
-		"relreg.yaml": "# the registry\napiVersion: relreg/v1\nkind: Registry\nmetadata:\n  name: acme   # signed\nspec: {}\napprovals: []   # step govern\n# end\n",
-		"approvers.yaml": "apiVersion: relreg/v1\nkind: Approvers\nmetadata:\n  name: approvers\nspec:\n  approvers:\n    - id: alice   # Alice\n      name: Alice\n      roles: [release-manager, registry-admin]\n      keys:\n        - key: " + alice.pub + "\n# no approvals yet\n",
+		"relreg.yaml":                  "# the registry\napiVersion: relreg/v1\nkind: Registry\nmetadata:\n  name: acme   # signed\nspec: {}\napprovals: []   # step govern\n# end\n",
+		"approvers.yaml":               "apiVersion: relreg/v1\nkind: Approvers\nmetadata:\n  name: approvers\nspec:\n  approvers:\n    - id: alice   # Alice\n      name: Alice\n      roles: [release-manager, registry-admin]\n      keys:\n        - key: " + alice.pub + "\n# no approvals yet\n",
 		"releases/payments/2.4.0.yaml": "apiVersion: relreg/v1\nkind: Release\nmetadata:\n  service: payments\n  version: 2.4.0\nspec:\n  title: 'SEPA'   # quoted\n  risk: low\napprovals:\n  # first\n  - step: build\n    by: alice\n    role: release-manager\n    at: 2026-11-19T10:00:00Z\n    digest: sha256:00\n    signature: |\n      -----BEGIN SSH SIGNATURE-----\n      AAAA\n      -----END SSH SIGNATURE-----\n# trailing\n",
 	}
 	dir := writeRegistry(t, files)
