@@ -280,11 +280,9 @@ func (m *mapper) add(e *jsonschema.ValidationError) {
 		known := slices.Sorted(maps.Keys(props))
 		for _, f := range unknown {
 			msg := prefix + fmt.Sprintf("unknown field %q", f)
-			if s := suggest(f, known); s != "" {
-				if _, present := obj[s]; !present {
-					msg += fmt.Sprintf(": did you mean %q?", s)
-					m.suggested[e.InstanceLocation+"\x00"+s] = true
-				}
+			if s := suggest(f, known); s != "" && !hasKey(obj, s) {
+				msg += fmt.Sprintf(": did you mean %q?", s)
+				m.suggested[e.InstanceLocation+"\x00"+s] = true
 			} else {
 				msg += ": remove it (known fields: " + strings.Join(known, ", ") + ")"
 			}
@@ -384,7 +382,11 @@ func typeMessage(sub map[string]any, value any, n *yaml.Node, inst []string) str
 	for _, w := range want {
 		names = append(names, typeName(w))
 	}
-	return fmt.Sprintf("must be %s, not %s", strings.Join(names, " or "), valueType(value))
+	msg := fmt.Sprintf("must be %s, not %s", strings.Join(names, " or "), valueType(value))
+	if len(want) == 1 && want[0] == "array" && n != nil && n.Kind == yaml.ScalarNode && value != nil {
+		msg += fmt.Sprintf(": write [%s]", n.Value)
+	}
+	return msg
 }
 
 func typeName(t string) string {
@@ -607,6 +609,11 @@ func fieldPath(v any, toks []string) string {
 		}
 	}
 	return b.String()
+}
+
+func hasKey(m map[string]any, k string) bool {
+	_, ok := m[k]
+	return ok
 }
 
 func isIndex(t string) bool {

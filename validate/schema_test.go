@@ -91,6 +91,16 @@ func TestSchemaDiagnostics(t *testing.T) {
 			line: 10, col: 1, msg: `unknown field "labels": remove it`,
 		},
 		{
+			name: "misspelt field beside the right one", file: "services/payments.yaml",
+			old: "  owner: team-payments\n", new: "  owner: team-payments\n  ownr: team-payments\n",
+			line: 8, col: 3, msg: `spec: unknown field "ownr": remove it (known fields: components, owner, supported, title)`,
+		},
+		{
+			name: "scalar for a list", file: "releases/payments/2.4.0.yaml",
+			old: "[CHG-1042, CHG-1043]", new: "CHG-1042",
+			line: 12, col: 12, msg: `spec.changes: must be a list, not a string: write [CHG-1042]`,
+		},
+		{
 			name: "missing required field", file: "services/payments.yaml",
 			old: "  owner: team-payments\n", new: "",
 			line: 6, col: 3, msg: `spec: missing required field "owner"`,
