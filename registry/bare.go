@@ -26,7 +26,7 @@ func OpenServerRepo(gitDir, prefix, quarantine string) (*Repo, error) {
 	if prefix == "." {
 		prefix = ""
 	}
-	g, err := git.PlainOpenWithOptions(gitDir, &git.PlainOpenOptions{DetectDotGit: true, EnableDotGitCommonDir: true})
+	g, err := git.PlainOpenWithOptions(gitDir, &git.PlainOpenOptions{EnableDotGitCommonDir: true})
 	if err != nil {
 		return nil, fmt.Errorf("open git repository at %s: %w", gitDir, err)
 	}

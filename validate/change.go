@@ -62,6 +62,17 @@ func Change(in ChangeInput) []registry.Diagnostic {
 			c.judgeDeleted(b)
 		}
 	}
+	// Files the layout does not admit (a .yml, a stray file) are no
+	// documents; a change that adds one touches it all the same.
+	before := map[string]bool{}
+	for _, d := range in.Base.Diagnostics {
+		before[d.File] = true
+	}
+	for _, d := range in.Head.Diagnostics {
+		if headDocs[d.File] == nil && !before[d.File] {
+			changed[d.File] = true
+		}
+	}
 	c.diags = append(c.diags, c.affectedStatic(changed)...)
 	registry.SortDiagnostics(c.diags)
 	return slices.CompactFunc(c.diags, func(a, b registry.Diagnostic) bool { return a == b })
