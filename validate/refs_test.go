@@ -45,9 +45,17 @@ func TestChangeIDRule(t *testing.T) {
 			},
 		},
 		{
-			Name:  "pattern that does not compile is reported once and skipped",
-			Files: map[string]string{"relreg.yaml": config(`{changePattern: "^CHG-[0-9+$"}`)},
-			Want:  []wantDiag{{"schema", "relreg.yaml", 5, 23, `spec.changePattern "^CHG-[0-9+$" is not a valid regular expression`}},
+			// The schema rule reports the pattern (format: regex); the
+			// check is skipped rather than run with the default.
+			Name: "pattern that does not compile is skipped",
+			Files: map[string]string{
+				"relreg.yaml": config(`{changePattern: "^CHG-[0-9+$"}`),
+				"releases/ledger/1.8.0.yaml": newRelease("ledger", "1.8.0", "major").with(func(r *fixtureRelease) {
+					r.Changes = "[JIRA-1]"
+					r.Review = "{outcome: successful, incidents: [inc-8]}"
+				}),
+			},
+			Want: []wantDiag{{"ref/change-id", "releases/ledger/1.8.0.yaml", 20, 45, `incident id "inc-8"`}},
 		},
 		{
 			Name: "non-string ids are left to the schema",
