@@ -110,7 +110,9 @@ func TestApprovalRule(t *testing.T) {
 			want: []wantApproval{{"approval/bad-signature", file, 15, 16}}},
 		{name: "key of another approver", approval: sign(bob, registry.SignatureNamespace, base),
 			want: []wantApproval{{"approval/bad-signature", file, 15, 16}}},
-		{name: "malformed armor", approval: with(good, func(a *registry.Approval) { a.Signature = "-----BEGIN SSH SIGNATURE-----\nnot base64!\n-----END SSH SIGNATURE-----\n" }),
+		{name: "malformed armor", approval: with(good, func(a *registry.Approval) {
+			a.Signature = "-----BEGIN SSH SIGNATURE-----\nnot base64!\n-----END SSH SIGNATURE-----\n"
+		}),
 			want: []wantApproval{{"approval/bad-signature", file, 15, 16}}},
 		{name: "revoked key", approval: sign(dave, registry.SignatureNamespace, with(base, func(a *registry.Approval) { a.By = "dave" })),
 			want: []wantApproval{{"approval/key-revoked", file, 15, 16}}},
