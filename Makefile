@@ -1,23 +1,101 @@
-GO      ?= go
-VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
-LDFLAGS := -s -w -X github.com/relreg/relreg/cmd/cli.Version=$(VERSION)
-BIN     := bin/relreg
+GO       ?= go
+VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS  := -s -w -X github.com/relreg/relreg/cmd/cli.Version=$(VERSION)
+BIN      := bin/relreg
+FUZZTIME ?= 5s
+FUZZLONG ?= 10s
+
+# Go's default install location, so that `make` works on a fresh machine
+# whose PATH does not name it yet.
+export PATH := $(PATH):/usr/local/go/bin
 
 .DEFAULT_GOAL := help
 
 .PHONY: help
 help: ## Show this help
-	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-8s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 .PHONY: build
 build: ## Build bin/relreg with the version stamped in
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/relreg
 
+.PHONY: install
+install: ## Install relreg into $(go env GOBIN) or $(go env GOPATH)/bin
+	$(GO) install -trimpath -ldflags '$(LDFLAGS)' ./cmd/relreg
+
 .PHONY: test
-test: ## Run the whole test suite (what CI runs)
+test: ## Run the whole test suite, as CI does: vet, gofmt, race tests, short fuzz runs
 	$(GO) vet ./...
-	$(GO) test -count=1 ./...
+	@$(MAKE) --no-print-directory fmt-check
+	$(GO) test -race -count=1 ./...
+	$(GO) test -run '^$$' -fuzz '^FuzzParseYAML$$' -fuzztime $(FUZZTIME) ./registry
+	$(GO) test -run '^$$' -fuzz '^FuzzLoad$$' -fuzztime $(FUZZTIME) ./registry
+
+.PHONY: fmt-check
+fmt-check: ## Fail when a Go file is not gofmt-formatted
+	@files="$$(gofmt -l .)"; if [ -n "$$files" ]; then echo "gofmt -w these files:"; echo "$$files"; exit 1; fi
+
+.PHONY: lint
+lint: fmt-check ## go vet, gofmt and go mod tidy leave nothing to change
+	$(GO) vet ./...
+	$(GO) mod tidy -diff
+
+.PHONY: fuzz
+fuzz: ## Fuzz the YAML parser for a while (FUZZLONG=10m make fuzz for longer)
+	$(GO) test -run '^$$' -fuzz '^FuzzParseYAML$$' -fuzztime $(FUZZLONG) ./registry
+
+.PHONY: bench
+bench: ## Run the benchmarks
+	$(GO) test -run '^$$' -bench . -benchmem ./...
 
 .PHONY: demo
-demo: build ## Validate the shipped example registry and show a broken copy being caught
-	./$(BIN) validate --registry examples/basic
+demo: build ## Validate the example registry, then watch a broken copy get caught
+	@RELREG="$(CURDIR)/$(BIN)" bash -c "$$DEMO"
+
+.PHONY: clean
+clean: ## Remove bin/
+	rm -rf bin
+
+# The demo: a shell script, so that it reads top to bottom.
+define DEMO
+set -euo pipefail
+say() { printf '\n== %s\n' "$$*"; }
+run() { printf '$$ %s\n' "$$*"; "$$@"; }
+
+say "A valid registry: relreg validate prints nothing and exits 0"
+run "$$RELREG" validate --registry examples/basic
+echo "exit 0"
+
+tmp="$$(mktemp -d)"
+trap 'rm -rf "$$tmp"' EXIT
+cp -R examples/basic/. "$$tmp/"
+cd "$$tmp"
+
+say "Break a copy in three ways"
+echo "1. payments 2.5.0 (a minor release after 2.4.0) renamed to 2.6.0: a minor bump skipped"
+sed 's/^  version: 2\.5\.0$$/  version: 2.6.0/' releases/payments/2.5.0.yaml > releases/payments/2.6.0.yaml
+rm releases/payments/2.5.0.yaml
+echo "2. services/payments.yaml: spec.title written twice"
+awk '{ print } /^  title:/ { print }' services/payments.yaml > services/payments.yaml.new
+mv services/payments.yaml.new services/payments.yaml
+echo "3. payments 2.4.0 (accepted) names payments-db-migrations 1.5.1, which is not in the DML"
+sed 's/name: payments-db-migrations, version: 1\.5\.0/name: payments-db-migrations, version: 1.5.1/' \
+	releases/payments/2.4.0.yaml > releases/payments/2.4.0.yaml.new
+mv releases/payments/2.4.0.yaml.new releases/payments/2.4.0.yaml
+
+say "relreg validate catches all three and exits 1"
+set +e
+run "$$RELREG" validate
+code=$$?
+set -e
+echo "exit $$code"
+if [ "$$code" -ne 1 ]; then echo "demo: expected exit 1" >&2; exit 1; fi
+
+# ---------------------------------------------------------------------------
+# Signing an approval (relreg digest / relreg approve) is shown here once
+# those commands land.
+# ---------------------------------------------------------------------------
+
+say "Done: the demo ran as expected"
+endef
+export DEMO
