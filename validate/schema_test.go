@@ -419,3 +419,34 @@ func TestSchemaRuleConcurrent(t *testing.T) {
 		}
 	}
 }
+
+// FuzzValidateSchema checks that no document, however malformed, makes the
+// schema rule panic, and that every diagnostic it returns has a position.
+func FuzzValidateSchema(f *testing.F) {
+	base := fixtureFS(f)
+	for p, file := range base {
+		f.Add(uint8(indexOfKind(p)), file.Data)
+	}
+	f.Add(uint8(3), []byte("apiVersion: relreg/v1\nkind: Release\nmetadata: {version: 2.10}\nspec: {changes: [1, {}], x~/y: 1}\n"))
+	f.Fuzz(func(t *testing.T, kind uint8, data []byte) {
+		node, ds := registry.ParseYAML(data, registry.DefaultLimits)
+		if node == nil || len(ds) > 0 {
+			return
+		}
+		d := &registry.Document{Path: "x.yaml", Kind: registry.Kinds[int(kind)%len(registry.Kinds)], ID: "x@1.0.0", Node: node}
+		for _, diag := range ValidateSchema(d) {
+			if diag.Rule != "schema" || diag.Message == "" || diag.Line < 1 || diag.Column < 1 {
+				t.Errorf("bad diagnostic %+v", diag)
+			}
+		}
+	})
+}
+
+func indexOfKind(p string) int {
+	for i, prefix := range []string{"relreg.yaml", "approvers.yaml", "services/", "releases/", "schedules/", "dml/"} {
+		if strings.HasPrefix(p, prefix) {
+			return i
+		}
+	}
+	return 0
+}
