@@ -92,9 +92,29 @@ echo "exit $$code"
 if [ "$$code" -ne 1 ]; then echo "demo: expected exit 1" >&2; exit 1; fi
 
 # ---------------------------------------------------------------------------
-# Signing an approval (relreg digest / relreg approve) is shown here once
-# those commands land.
+# Signing an approval, on a fresh copy.
 # ---------------------------------------------------------------------------
+mkdir "$$tmp/signed"
+cp -R "$(CURDIR)/examples/basic/." "$$tmp/signed/"
+cd "$$tmp/signed"
+
+say "Alice signs the plan of payments 2.5.0 with her (demo) key"
+run "$$RELREG" digest payments@2.5.0
+run "$$RELREG" approve payments@2.5.0 --step plan --as alice --role release-manager \
+	--key demo-keys/alice --at 2026-11-20T10:00:00Z
+tail -n 12 releases/payments/2.5.0.yaml
+run "$$RELREG" validate
+echo "exit 0"
+
+say "Backdating the approval breaks its signature"
+sed 's/^    at: 2026-11-20T10:00:00Z$$/    at: 2026-11-19T10:00:00Z/' releases/payments/2.5.0.yaml > releases/payments/2.5.0.yaml.new
+mv releases/payments/2.5.0.yaml.new releases/payments/2.5.0.yaml
+set +e
+run "$$RELREG" validate
+code=$$?
+set -e
+echo "exit $$code"
+if [ "$$code" -ne 1 ]; then echo "demo: expected exit 1" >&2; exit 1; fi
 
 say "Done: the demo ran as expected"
 endef
