@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/go-git/go-git/v5"
@@ -100,6 +101,9 @@ func (r *Repo) FS(c *object.Commit) (fs.FS, error) {
 
 // TreeFS is an io/fs.FS over a git tree.
 type TreeFS struct {
+	// mu serializes access to the tree and the object storage: go-git's
+	// trees index their entries lazily and are not safe for concurrent use.
+	mu    sync.Mutex
 	tree  *object.Tree
 	when  time.Time
 	blobs *git.Repository
@@ -114,6 +118,8 @@ type HashFS interface {
 
 // Hash returns the blob hash of a file.
 func (t *TreeFS) Hash(name string) (string, bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
 	e, err := t.tree.FindEntry(name)
 	if err != nil || !e.Mode.IsFile() {
 		return "", false
@@ -123,6 +129,8 @@ func (t *TreeFS) Hash(name string) (string, bool) {
 
 // Open opens a file or folder of the tree.
 func (t *TreeFS) Open(name string) (fs.File, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
 	if !fs.ValidPath(name) {
 		return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrInvalid}
 	}
@@ -140,7 +148,7 @@ func (t *TreeFS) Open(name string) (fs.File, error) {
 		}
 		return &treeDir{fs: t, name: name, tree: sub}, nil
 	}
-	data, err := t.ReadFile(name)
+	data, err := t.readFile(name)
 	if err != nil {
 		return nil, err
 	}
@@ -149,6 +157,12 @@ func (t *TreeFS) Open(name string) (fs.File, error) {
 
 // ReadFile returns the content of a file of the tree.
 func (t *TreeFS) ReadFile(name string) ([]byte, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.readFile(name)
+}
+
+func (t *TreeFS) readFile(name string) ([]byte, error) {
 	if !fs.ValidPath(name) {
 		return nil, &fs.PathError{Op: "read", Path: name, Err: fs.ErrInvalid}
 	}
@@ -166,6 +180,8 @@ func (t *TreeFS) ReadFile(name string) ([]byte, error) {
 
 // ReadDir lists a folder of the tree, sorted by name.
 func (t *TreeFS) ReadDir(name string) ([]fs.DirEntry, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
 	if !fs.ValidPath(name) {
 		return nil, &fs.PathError{Op: "readdir", Path: name, Err: fs.ErrInvalid}
 	}
@@ -187,6 +203,8 @@ func (t *TreeFS) ReadDir(name string) ([]fs.DirEntry, error) {
 
 // Stat describes a file or folder of the tree.
 func (t *TreeFS) Stat(name string) (fs.FileInfo, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
 	if name == "." {
 		return t.info(".", object.TreeEntry{Mode: filemode.Dir}, 0), nil
 	}
