@@ -83,6 +83,7 @@ func newRoot(g *globals) *cobra.Command {
 		newVersionCmd(g),
 		newValidateCmd(g),
 		newCheckCmd(g),
+		newHookCmd(g),
 		newInitCmd(g), newNewCmd(g),
 		newSchemaCmd(g),
 		newDigestCmd(g), newApproveCmd(g), newApproversCmd(g),
