@@ -2,7 +2,8 @@ package registry
 
 // The typed model of the six kinds. Field names and json tags follow the
 // contract; the same tags serve reading (from the JSON value of a parsed
-// document) and writing (sigs.k8s.io/yaml, for scaffolding). Reading is
+// document) and writing (scaffolding encodes through them, then re-emits the
+// JSON as block-style YAML with yaml.v3 in field order). Reading is
 // lenient: a field of the wrong type is left zero and reported by the schema.
 
 // APIVersion is the apiVersion of every relreg document.

@@ -1,3 +1,0 @@
-package registry
-
-import _ "github.com/rogpeppe/go-internal/testscript"
