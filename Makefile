@@ -30,6 +30,7 @@ test: ## Run the whole test suite, as CI does: vet, gofmt, race tests, short fuz
 	$(GO) test -race -count=1 ./...
 	$(GO) test -run '^$$' -fuzz '^FuzzParseYAML$$' -fuzztime $(FUZZTIME) ./registry
 	$(GO) test -run '^$$' -fuzz '^FuzzLoad$$' -fuzztime $(FUZZTIME) ./registry
+	$(GO) test -run '^$$' -fuzz '^FuzzValidateSchema$$' -fuzztime $(FUZZTIME) ./validate
 
 .PHONY: fmt-check
 fmt-check: ## Fail when a Go file is not gofmt-formatted
