@@ -25,7 +25,7 @@ func AppendApproval(data []byte, a Approval) ([]byte, error) {
 	if len(diags) > 0 {
 		return nil, fmt.Errorf("the file is not valid YAML (line %d: %s): fix it first", diags[0].Line, diags[0].Message)
 	}
-	root := before.Root
+	root := before.Root()
 	if root.Kind != yaml.MappingNode {
 		return nil, errors.New("the document is not a mapping")
 	}

@@ -102,7 +102,7 @@ func FuzzParseYAML(f *testing.F) {
 		if n == nil {
 			return
 		}
-		if n.Root == nil {
+		if n.Root() == nil {
 			t.Fatal("ParseYAML() node has no Root")
 		}
 		if _, err := json.Marshal(n.Value); err != nil {

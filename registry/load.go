@@ -1,7 +1,6 @@
 package registry
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -69,7 +68,7 @@ func (d *Document) Pos(path ...string) (line, col int) {
 	if d == nil || d.Node == nil {
 		return 0, 0
 	}
-	n := Lookup(d.Node.Root, path, false)
+	n := Lookup(d.Node.Root(), path, false)
 	return n.Line, n.Column
 }
 
@@ -78,7 +77,7 @@ func (d *Document) KeyPos(path ...string) (line, col int) {
 	if d == nil || d.Node == nil {
 		return 0, 0
 	}
-	n := Lookup(d.Node.Root, path, true)
+	n := Lookup(d.Node.Root(), path, true)
 	return n.Line, n.Column
 }
 
@@ -173,6 +172,7 @@ func Load(fsys fs.FS, opts Options) (*Registry, error) {
 		Diagnostics: diags,
 	}
 	perFile := make([][]Diagnostic, len(docs))
+	typed := make([]any, len(docs))
 	var firstErr error
 	var errOnce sync.Once
 	work := make(chan int)
@@ -187,6 +187,9 @@ func Load(fsys fs.FS, opts Options) (*Registry, error) {
 					errOnce.Do(func() { firstErr = err })
 				}
 				perFile[i] = ds
+				if docs[i].Node != nil {
+					typed[i] = typedDoc(docs[i])
+				}
 			}
 		}()
 	}
@@ -201,11 +204,10 @@ func Load(fsys fs.FS, opts Options) (*Registry, error) {
 	for _, ds := range perFile {
 		r.Diagnostics = append(r.Diagnostics, ds...)
 	}
-	for _, d := range docs {
-		if d.Node == nil {
-			continue
+	for i, d := range docs {
+		if typed[i] != nil {
+			r.add(d, typed[i])
 		}
-		r.add(d)
 	}
 	return r, nil
 }
@@ -242,10 +244,13 @@ func readDoc(fsys fs.FS, d *Document, opts Options) ([]Diagnostic, error) {
 func parseDoc(data []byte, lim Limits) parsed {
 	p := parsed{size: int64(len(data))}
 	p.node, p.diags = ParseYAML(data, lim)
-	if p.node != nil && p.node.Root.Kind != yaml.MappingNode {
-		p.diags = append(p.diags, diag("schema", p.node.Root.Line, p.node.Root.Column,
-			"document must be a mapping with apiVersion, kind, metadata and spec, not a %s", nodeKind(p.node.Root)))
+	if p.node != nil && p.node.root.Kind != yaml.MappingNode {
+		p.diags = append(p.diags, diag("schema", p.node.root.Line, p.node.root.Column,
+			"document must be a mapping with apiVersion, kind, metadata and spec, not a %s", nodeKind(p.node.root)))
 		p.node = nil
+	}
+	if p.node != nil {
+		p.node.compact()
 	}
 	return p
 }
@@ -264,44 +269,49 @@ func nodeKind(n *yaml.Node) string {
 }
 
 // add decodes d into its typed form and files it under its identity.
-func (r *Registry) add(d *Document) {
-	switch d.Kind {
-	case KindRegistry:
-		v := &RegistryConfig{Doc: d}
-		decode(d, v)
+func (r *Registry) add(d *Document, typed any) {
+	switch v := typed.(type) {
+	case *RegistryConfig:
 		r.Config = v
-	case KindApprovers:
-		v := &ApproversDoc{Doc: d}
-		decode(d, v)
+	case *ApproversDoc:
 		r.Approvers = v
-	case KindService:
-		v := &Service{Doc: d}
-		decode(d, v)
+	case *Service:
 		r.Services[d.ID] = v
-	case KindRelease:
-		v := &Release{Doc: d}
-		decode(d, v)
+	case *Release:
 		r.Releases[d.ID] = v
-	case KindSchedule:
-		v := &Schedule{Doc: d}
-		decode(d, v)
+	case *Schedule:
 		r.Schedules[d.ID] = v
-	case KindDMLEntry:
-		v := &DMLEntry{Doc: d}
-		decode(d, v)
+	case *DMLEntry:
 		r.DML[d.ID] = v
 	}
 }
 
+// typedDoc decodes a parsed document into the typed value of its kind.
+func typedDoc(d *Document) any {
+	var v any
+	switch d.Kind {
+	case KindRegistry:
+		v = &RegistryConfig{Doc: d}
+	case KindApprovers:
+		v = &ApproversDoc{Doc: d}
+	case KindService:
+		v = &Service{Doc: d}
+	case KindRelease:
+		v = &Release{Doc: d}
+	case KindSchedule:
+		v = &Schedule{Doc: d}
+	case KindDMLEntry:
+		v = &DMLEntry{Doc: d}
+	default:
+		return nil
+	}
+	decode(d, v)
+	return v
+}
+
 // decode fills v from the document's JSON value, leniently: a field of the
 // wrong type stays zero (the schema rule reports it).
-func decode(d *Document, v any) {
-	b, err := json.Marshal(d.Node.Value)
-	if err != nil {
-		return
-	}
-	_ = json.Unmarshal(b, v)
-}
+func decode(d *Document, v any) { decodeValue(v, d.Node.Value) }
 
 // list walks the layout of contract section 1 and returns the documents it
 // finds (unparsed) and layout diagnostics for files that do not belong.

@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -29,8 +30,36 @@ const maxSafeInt = 1<<53 - 1
 // positions, and its JSON value (map[string]any, []any, string, int64,
 // float64, bool or nil).
 type Node struct {
-	Root  *yaml.Node // the top-level node of the document (not the DocumentNode)
 	Value any
+
+	data []byte
+	once sync.Once
+	root *yaml.Node
+}
+
+// Root returns the top-level YAML node of the document (not the
+// DocumentNode), with positions. A loaded registry drops its node trees to
+// save memory and re-parses a file's bytes here when a position is needed.
+func (n *Node) Root() *yaml.Node {
+	n.once.Do(func() {
+		if n.root != nil {
+			return
+		}
+		var doc yaml.Node
+		if err := yaml.Unmarshal(n.data, &doc); err == nil && len(doc.Content) > 0 {
+			n.root = doc.Content[0]
+		} else {
+			n.root = &yaml.Node{Kind: yaml.MappingNode, Line: 1, Column: 1}
+		}
+	})
+	return n.root
+}
+
+// compact drops the node tree; Root parses it again on demand.
+func (n *Node) compact() {
+	if n.root != nil && n.data != nil {
+		n.root = nil
+	}
 }
 
 var yamlLineRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
@@ -72,7 +101,7 @@ func ParseYAML(data []byte, lim Limits) (*Node, []Diagnostic) {
 	if len(c.diags) > 0 {
 		return nil, c.diags
 	}
-	return &Node{Root: root, Value: v}, nil
+	return &Node{root: root, Value: v, data: data}, nil
 }
 
 func syntaxDiag(err error) Diagnostic {

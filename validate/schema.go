@@ -228,7 +228,7 @@ func (m *mapper) emit(n *yaml.Node, msg string) {
 }
 
 func (m *mapper) node(inst []string, key bool) *yaml.Node {
-	return registry.Lookup(m.doc.Node.Root, inst, key)
+	return registry.Lookup(m.doc.Node.Root(), inst, key)
 }
 
 // add maps one leaf error to zero or more diagnostics.

@@ -119,7 +119,7 @@ func (c *changeCtx) requireApprovals(doc *registry.Document, step string, reqs [
 	}
 	msg += fmt.Sprintf("; sign with 'relreg approve %s --step %s'", doc.Subject(), step)
 	path := []string{"approvals"}
-	if registry.KeyNode(doc.Node.Root, "approvals") == nil {
+	if registry.KeyNode(doc.Node.Root(), "approvals") == nil {
 		switch doc.Kind {
 		case registry.KindRelease:
 			path = []string{"status", "phase"}
