@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/debug"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -41,6 +42,12 @@ type globals struct {
 
 // Main runs relreg with os.Args and returns the exit code.
 func Main() int {
+	if os.Getenv("GOGC") == "" {
+		// relreg is a short-lived batch program that keeps a whole registry
+		// in memory: collecting half as often saves a tenth of the time of
+		// validating 10,000 releases for about a fifth more memory.
+		debug.SetGCPercent(200)
+	}
 	return Run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 }
 
