@@ -30,6 +30,9 @@ func OpenServerRepo(gitDir, prefix, quarantine string) (*Repo, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open git repository at %s: %w", gitDir, err)
 	}
+	if g, err = reopen(g, nil); err != nil {
+		return nil, fmt.Errorf("open git repository at %s: %w", gitDir, err)
+	}
 	if quarantine != "" {
 		st, ok := g.Storer.(*filesystem.Storage)
 		if !ok {

@@ -12,10 +12,13 @@ import (
 	"sync"
 	"time"
 
+	"github.com/go-git/go-billy/v5"
 	"github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/cache"
 	"github.com/go-git/go-git/v5/plumbing/filemode"
 	"github.com/go-git/go-git/v5/plumbing/object"
+	"github.com/go-git/go-git/v5/storage/filesystem"
 )
 
 // ErrUnknownRevision is returned when git cannot resolve a revision.
@@ -53,6 +56,9 @@ func OpenRepo(registryDir, repoDir string) (*Repo, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open git work tree at %s: %w", start, err)
 	}
+	if g, err = reopen(g, wt.Filesystem); err != nil {
+		return nil, fmt.Errorf("open git repository at %s: %w", start, err)
+	}
 	root := wt.Filesystem.Root()
 	rel, err := filepath.Rel(root, absReg)
 	if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
@@ -63,6 +69,18 @@ func OpenRepo(registryDir, repoDir string) (*Repo, error) {
 		prefix = ""
 	}
 	return &Repo{Git: g, Root: root, Prefix: prefix}, nil
+}
+
+// reopen opens the repository's storage again keeping pack files open:
+// by default go-git opens the pack file anew for every object it reads,
+// which dominates reading a tree of thousands of files.
+func reopen(g *git.Repository, worktree billy.Filesystem) (*git.Repository, error) {
+	st, ok := g.Storer.(*filesystem.Storage)
+	if !ok {
+		return g, nil
+	}
+	keep := filesystem.NewStorageWithOptions(st.Filesystem(), cache.NewObjectLRUDefault(), filesystem.Options{MaxOpenDescriptors: 16})
+	return git.Open(keep, worktree)
 }
 
 // Resolve returns the commit a revision names: a branch, tag, SHA (short or
@@ -195,7 +213,7 @@ func (t *TreeFS) ReadDir(name string) ([]fs.DirEntry, error) {
 	}
 	out := make([]fs.DirEntry, 0, len(tree.Entries))
 	for _, e := range tree.Entries {
-		out = append(out, fs.FileInfoToDirEntry(t.info(e.Name, e, t.size(e))))
+		out = append(out, treeDirEntry{fs: t, e: e})
 	}
 	slices.SortFunc(out, func(a, b fs.DirEntry) int { return strings.Compare(a.Name(), b.Name()) })
 	return out, nil
@@ -232,6 +250,27 @@ func (t *TreeFS) size(e object.TreeEntry) int64 {
 
 func (t *TreeFS) info(name string, e object.TreeEntry, size int64) fileInfo {
 	return fileInfo{name: name, dir: e.Mode == filemode.Dir, size: size, mod: t.when}
+}
+
+// treeDirEntry is a folder entry; its size is read only when asked for,
+// since reading it opens the blob.
+type treeDirEntry struct {
+	fs *TreeFS
+	e  object.TreeEntry
+}
+
+func (d treeDirEntry) Name() string { return d.e.Name }
+func (d treeDirEntry) IsDir() bool  { return d.e.Mode == filemode.Dir }
+func (d treeDirEntry) Type() fs.FileMode {
+	if d.IsDir() {
+		return fs.ModeDir
+	}
+	return 0
+}
+func (d treeDirEntry) Info() (fs.FileInfo, error) {
+	d.fs.mu.Lock()
+	defer d.fs.mu.Unlock()
+	return d.fs.info(d.e.Name, d.e, d.fs.size(d.e)), nil
 }
 
 type fileInfo struct {
