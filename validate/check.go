@@ -178,39 +178,19 @@ func ancestors(c *object.Commit) (map[plumbing.Hash]bool, error) {
 // editedFiles returns the registry files whose spec or status a commit
 // changed against its parent (nil for a root commit: everything is new).
 func editedFiles(repo *registry.Repo, parent, c *object.Commit, cache *registry.ParseCache) ([]string, error) {
-	tree, err := c.Tree()
+	changes, err := repo.ChangedFiles(parent, c)
 	if err != nil {
 		return nil, err
 	}
-	var ptree *object.Tree
-	if parent != nil {
-		if ptree, err = parent.Tree(); err != nil {
-			return nil, err
-		}
-	} else {
-		ptree = &object.Tree{}
-	}
-	changes, err := object.DiffTree(ptree, tree)
-	if err != nil {
-		return nil, fmt.Errorf("diff %s: %w", c.Hash, err)
-	}
-	prefix := repo.Prefix
-	if prefix != "" {
-		prefix += "/"
-	}
 	var out []string
 	for _, ch := range changes {
-		name := ch.To.Name
-		if name == "" {
-			name = ch.From.Name
-		}
-		if !strings.HasPrefix(name, prefix) || !strings.HasSuffix(name, ".yaml") {
+		if !strings.HasSuffix(ch.Path, ".yaml") {
 			continue
 		}
-		before := blobValue(repo, ch.From.TreeEntry.Hash, cache)
-		after := blobValue(repo, ch.To.TreeEntry.Hash, cache)
+		before := blobValue(repo, ch.From, cache)
+		after := blobValue(repo, ch.To, cache)
 		if before == nil || after == nil || !reflect.DeepEqual(before["spec"], after["spec"]) || !reflect.DeepEqual(before["status"], after["status"]) {
-			out = append(out, strings.TrimPrefix(name, prefix))
+			out = append(out, ch.Path)
 		}
 	}
 	return out, nil
@@ -218,11 +198,11 @@ func editedFiles(repo *registry.Repo, parent, c *object.Commit, cache *registry.
 
 // blobValue parses a blob as a registry document and returns its JSON
 // value, or nil when it is absent or cannot be parsed.
-func blobValue(repo *registry.Repo, h plumbing.Hash, cache *registry.ParseCache) map[string]any {
-	if h.IsZero() {
+func blobValue(repo *registry.Repo, h string, cache *registry.ParseCache) map[string]any {
+	if h == "" {
 		return nil
 	}
-	n, err := cache.Blob(repo.Git, h)
+	n, err := cache.Blob(repo.Git, plumbing.NewHash(h))
 	if err != nil || n == nil {
 		return nil
 	}
