@@ -171,13 +171,29 @@ func Load(fsys fs.FS, opts Options) (*Registry, error) {
 		DML:         map[string]*DMLEntry{},
 		Diagnostics: diags,
 	}
+	ds, typed, err := readAll(fsys, docs, opts)
+	if err != nil {
+		return nil, err
+	}
+	r.Diagnostics = append(r.Diagnostics, ds...)
+	for i, d := range docs {
+		if typed[i] != nil {
+			r.add(d, typed[i])
+		}
+	}
+	return r, nil
+}
+
+// readAll reads and parses docs on every core, and decodes each into its
+// typed value (nil for a file that could not be parsed).
+func readAll(fsys fs.FS, docs []*Document, opts Options) ([]Diagnostic, []any, error) {
 	perFile := make([][]Diagnostic, len(docs))
 	typed := make([]any, len(docs))
 	var firstErr error
 	var errOnce sync.Once
 	work := make(chan int)
 	var wg sync.WaitGroup
-	for range max(1, runtime.GOMAXPROCS(0)) {
+	for range min(max(1, runtime.GOMAXPROCS(0)), max(1, len(docs))) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -199,17 +215,13 @@ func Load(fsys fs.FS, opts Options) (*Registry, error) {
 	close(work)
 	wg.Wait()
 	if firstErr != nil {
-		return nil, firstErr
+		return nil, nil, firstErr
 	}
-	for _, ds := range perFile {
-		r.Diagnostics = append(r.Diagnostics, ds...)
+	var ds []Diagnostic
+	for _, d := range perFile {
+		ds = append(ds, d...)
 	}
-	for i, d := range docs {
-		if typed[i] != nil {
-			r.add(d, typed[i])
-		}
-	}
-	return r, nil
+	return ds, typed, nil
 }
 
 func readDoc(fsys fs.FS, d *Document, opts Options) ([]Diagnostic, error) {

@@ -16,13 +16,18 @@ func (c *changeCtx) affectedStatic(changed map[string]bool) []registry.Diagnosti
 		return nil
 	}
 	affected := c.affected(changed)
-	var out []registry.Diagnostic
-	var unchanged []registry.Diagnostic
-	for _, d := range Static(c.head, Options{Now: c.now}) {
-		switch {
-		case changed[d.File]:
+	only := make(map[string]bool, len(changed)+len(affected))
+	for p := range changed {
+		only[p] = true
+	}
+	for p := range affected {
+		only[p] = true
+	}
+	var out, unchanged []registry.Diagnostic
+	for _, d := range Static(c.head, Options{Now: c.now, Only: only, PerFile: changed}) {
+		if changed[d.File] {
 			out = append(out, d)
-		case affected[d.File]:
+		} else {
 			unchanged = append(unchanged, d)
 		}
 	}
@@ -32,7 +37,11 @@ func (c *changeCtx) affectedStatic(changed map[string]bool) []registry.Diagnosti
 	// Keep only what the base did not already report on those files.
 	type key struct{ file, rule, msg string }
 	before := map[key]bool{}
-	for _, d := range Static(c.base, Options{Now: c.now}) {
+	baseOnly := map[string]bool{}
+	for _, d := range unchanged {
+		baseOnly[d.File] = true
+	}
+	for _, d := range Static(c.base, Options{Now: c.now, Only: baseOnly, PerFile: map[string]bool{}}) {
 		before[key{d.File, d.Rule, d.Message}] = true
 	}
 	for _, d := range unchanged {

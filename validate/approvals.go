@@ -14,7 +14,7 @@ import (
 // also reports approvers.yaml key lines that cannot be used (certificates,
 // cert-authority and other options, unknown key types) as schema errors.
 // Whether an approval is stale is a change rule and is not checked here.
-func approvalRule(reg *registry.Registry, _ Options) []registry.Diagnostic {
+func approvalRule(reg *registry.Registry, opts Options) []registry.Diagnostic {
 	for _, d := range reg.Files {
 		if d.Node == nil && (d.Kind == registry.KindRegistry || d.Kind == registry.KindApprovers) {
 			// Without the registry's name or its approvers every signature
@@ -35,7 +35,7 @@ func approvalRule(reg *registry.Registry, _ Options) []registry.Diagnostic {
 	}
 	var jobs []job
 	for _, d := range reg.Files {
-		if d.Node == nil {
+		if d.Node == nil || !opts.includes(d.Path) {
 			continue
 		}
 		for i, a := range d.Approvals() {

@@ -80,17 +80,26 @@ func Check(repo *registry.Repo, opts CheckOptions) (*CheckResult, error) {
 		}
 		return nil, fmt.Errorf("load base %s: %w", base.Hash, err)
 	}
+	// The head is the base with the change applied: only the files the
+	// change touches are read and parsed.
 	var headFS fs.FS
+	var changes []registry.FileChange
 	res := &CheckResult{Base: base.Hash.String()}
 	if opts.Head != "" {
 		res.Head = headCommit.Hash.String()
 		if headFS, err = repo.FS(headCommit); err != nil {
 			return nil, err
 		}
+		if changes, err = repo.ChangedFiles(base, headCommit); err != nil {
+			return nil, err
+		}
 	} else {
 		headFS = os.DirFS(opts.WorkDir)
+		if changes, err = registry.WorkTreeChanges(baseFS, headFS); err != nil {
+			return nil, err
+		}
 	}
-	headReg, err := registry.Load(headFS, registry.Options{Cache: opts.Cache})
+	headReg, err := baseReg.Apply(headFS, changes, registry.Options{Cache: opts.Cache})
 	if err != nil {
 		return nil, fmt.Errorf("load head: %w", err)
 	}

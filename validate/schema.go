@@ -54,7 +54,7 @@ var loadSchemas = sync.OnceValues(func() (*schemaSet, error) {
 
 // schemaRule validates every parsed document against the schema of the kind
 // its path expects (contract section 2).
-func schemaRule(reg *registry.Registry, _ Options) []registry.Diagnostic {
+func schemaRule(reg *registry.Registry, opts Options) []registry.Diagnostic {
 	set, err := loadSchemas()
 	if err != nil {
 		// The schemas are part of the binary and tested; this is a broken build.
@@ -63,7 +63,7 @@ func schemaRule(reg *registry.Registry, _ Options) []registry.Diagnostic {
 	}
 	var docs []*registry.Document
 	for _, d := range reg.Files {
-		if d.Node != nil {
+		if d.Node != nil && opts.includes(d.Path) {
 			docs = append(docs, d)
 		}
 	}

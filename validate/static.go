@@ -4,6 +4,7 @@
 package validate
 
 import (
+	"slices"
 	"time"
 
 	"github.com/relreg/relreg/registry"
@@ -13,6 +14,23 @@ import (
 type Options struct {
 	// Now is the check time; zero means time.Now().
 	Now time.Time
+	// Only, when set, limits the diagnostics to these files. Rules that
+	// judge one file at a time (schema, approval signatures) skip the
+	// others; rules across files still read the whole registry.
+	Only map[string]bool
+	// PerFile, when set, narrows the rules that judge one file at a time
+	// further, to files whose content changed: an unchanged file gets the
+	// verdict it had before.
+	PerFile map[string]bool
+}
+
+// includes reports whether a rule that judges one file at a time should
+// look at path.
+func (o Options) includes(path string) bool {
+	if o.PerFile != nil {
+		return o.PerFile[path]
+	}
+	return o.Only == nil || o.Only[path]
 }
 
 // A staticRule inspects a whole registry and returns what it finds.
@@ -40,6 +58,9 @@ func Static(reg *registry.Registry, opts Options) []registry.Diagnostic {
 	ds := append([]registry.Diagnostic(nil), reg.Diagnostics...)
 	for _, rule := range staticRules {
 		ds = append(ds, rule(reg, opts)...)
+	}
+	if opts.Only != nil {
+		ds = slices.DeleteFunc(ds, func(d registry.Diagnostic) bool { return !opts.Only[d.File] })
 	}
 	registry.SortDiagnostics(ds)
 	return ds
