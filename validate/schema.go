@@ -301,6 +301,9 @@ func (m *mapper) add(e *jsonschema.ValidationError) {
 		}
 		m.emit(n, msg)
 	case "pattern":
+		if len(subPtr) == 2 && subPtr[0] == "$defs" && subPtr[1] == "version" {
+			return // a version that is not SemVer is semver/invalid, reported by the semver rule
+		}
 		m.emit(n, prefix+patternMessage(subPtr, sub, value, n))
 	case "format":
 		m.emit(n, prefix+formatMessage(sub, value, n))

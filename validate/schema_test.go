@@ -131,11 +131,6 @@ func TestSchemaDiagnostics(t *testing.T) {
 			line: 4, col: 9, msg: `metadata.name: "Payments" is not a valid name`,
 		},
 		{
-			name: "version with v prefix", file: "releases/payments/2.4.0.yaml",
-			old: "  version: 2.4.0\nspec", new: "  version: v2.4.0\nspec",
-			line: 5, col: 12, msg: `metadata.version: "v2.4.0" is not a SemVer 2.0.0 version`,
-		},
-		{
 			name: "version as a number", file: "releases/payments/2.4.0.yaml",
 			old: "  version: 2.4.0\nspec", new: "  version: 2.10\nspec",
 			line: 5, col: 12, msg: `metadata.version: 2.10 is a number: quote it, version: "2.10"`,
@@ -449,4 +444,24 @@ func indexOfKind(p string) int {
 		}
 	}
 	return 0
+}
+
+// A version that is not SemVer is the semver rule's to report: the schema's
+// version pattern must not say it a second time.
+func TestSchemaLeavesVersionsToSemver(t *testing.T) {
+	reg := loadFixture(t, map[string]string{
+		"releases/payments/2.4.0.yaml": strings.Replace(newRelease("payments", "2.4.0", "minor").YAML(), "version: 2.4.0", "version: v2.4.0", 1),
+	})
+	for _, d := range schemaRule(reg, Options{Only: map[string]bool{"releases/payments/2.4.0.yaml": true}}) {
+		t.Errorf("schemaRule() = %s:%d:%d: %s, want nothing", d.File, d.Line, d.Column, d.Message)
+	}
+	var semver []registry.Diagnostic
+	for _, d := range semverRule(reg, Options{}) {
+		if d.Rule == "semver/invalid" {
+			semver = append(semver, d)
+		}
+	}
+	if len(semver) != 1 || semver[0].Line != 5 || semver[0].Column != 12 {
+		t.Errorf("semverRule() = %+v, want one semver/invalid at 5:12", semver)
+	}
 }
