@@ -93,25 +93,39 @@ echo "exit $$code"
 if [ "$$code" -ne 1 ]; then echo "demo: expected exit 1" >&2; exit 1; fi
 
 # ---------------------------------------------------------------------------
-# Signing an approval, on a fresh copy.
+# A merge request, in a git repository made from a fresh copy.
 # ---------------------------------------------------------------------------
-mkdir "$$tmp/signed"
-cp -R "$(CURDIR)/examples/basic/." "$$tmp/signed/"
-cd "$$tmp/signed"
+mkdir "$$tmp/repo"
+cp -R "$(CURDIR)/examples/basic/." "$$tmp/repo/"
+cd "$$tmp/repo"
+git init -q -b main
+git add -A
+git -c user.name=Demo -c user.email=demo@acme.example commit -q -m "acme-production registry"
+git checkout -q -b plan-payments-2.5.0
 
-say "Alice signs the plan of payments 2.5.0 with her (demo) key"
+say "A merge request moves payments 2.5.0 from draft to planned, without approvals"
+sed 's/^  phase: draft$$/  phase: planned/' releases/payments/2.5.0.yaml > releases/payments/2.5.0.yaml.new
+mv releases/payments/2.5.0.yaml.new releases/payments/2.5.0.yaml
+set +e
+run "$$RELREG" check --base main --now 2026-11-24T12:00:00Z
+code=$$?
+set -e
+echo "exit $$code"
+if [ "$$code" -ne 1 ]; then echo "demo: expected exit 1" >&2; exit 1; fi
+
+say "Alice, a release manager, signs the plan with her (demo) key; the change passes"
 run "$$RELREG" digest payments@2.5.0
 run "$$RELREG" approve payments@2.5.0 --step plan --as alice --role release-manager \
-	--key demo-keys/alice --at 2026-11-20T10:00:00Z
+	--key demo-keys/alice --at 2026-11-24T10:00:00Z
 tail -n 12 releases/payments/2.5.0.yaml
-run "$$RELREG" validate
+run "$$RELREG" check --base main --now 2026-11-24T12:00:00Z
 echo "exit 0"
 
 say "Backdating the approval breaks its signature"
-sed 's/^    at: 2026-11-20T10:00:00Z$$/    at: 2026-11-19T10:00:00Z/' releases/payments/2.5.0.yaml > releases/payments/2.5.0.yaml.new
+sed 's/^    at: 2026-11-24T10:00:00Z$$/    at: 2026-11-23T10:00:00Z/' releases/payments/2.5.0.yaml > releases/payments/2.5.0.yaml.new
 mv releases/payments/2.5.0.yaml.new releases/payments/2.5.0.yaml
 set +e
-run "$$RELREG" validate
+run "$$RELREG" check --base main --now 2026-11-24T12:00:00Z
 code=$$?
 set -e
 echo "exit $$code"
