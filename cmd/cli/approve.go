@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/agent"
+	"golang.org/x/term"
 
 	"github.com/relreg/relreg/registry"
 )
@@ -21,7 +22,8 @@ The signature is an SSHSIG signature (namespace relreg-approval), exactly what
 ssh-keygen -Y sign writes. Choose how it is made:
 
   --key FILE        sign with a private key file. An encrypted key reads its
-                    passphrase from the environment variable RELREG_PASSPHRASE.
+                    passphrase from RELREG_PASSPHRASE, or asks for it on the
+                    terminal.
   --agent           sign with a key held by ssh-agent (SSH_AUTH_SOCK); the
                     first agent key listed for the approver is used. Use this
                     for hardware (FIDO, sk-) keys.
@@ -115,7 +117,7 @@ func runApprove(g *globals, o *approveOptions, subject string) error {
 }
 
 // keySigner reads a private key file; an encrypted one is opened with the
-// passphrase in RELREG_PASSPHRASE.
+// passphrase in RELREG_PASSPHRASE, or one asked for on the terminal.
 func keySigner(path string) (ssh.Signer, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -124,16 +126,44 @@ func keySigner(path string) (ssh.Signer, error) {
 	signer, err := ssh.ParsePrivateKey(data)
 	var missing *ssh.PassphraseMissingError
 	if errors.As(err, &missing) {
-		pass, ok := os.LookupEnv("RELREG_PASSPHRASE")
-		if !ok {
-			return nil, fmt.Errorf("%s is encrypted: set RELREG_PASSPHRASE, or load it into ssh-agent and use --agent", path)
+		pass, err := passphrase(path)
+		if err != nil {
+			return nil, err
 		}
-		signer, err = ssh.ParsePrivateKeyWithPassphrase(data, []byte(pass))
+		signer, err = ssh.ParsePrivateKeyWithPassphrase(data, pass)
+		if err != nil {
+			return nil, fmt.Errorf("read private key %s: %w", path, err)
+		}
+		return signer, nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("read private key %s: %w (a hardware key signs with --agent or ssh-keygen -Y sign and --signature)", path, err)
 	}
 	return signer, nil
+}
+
+// passphrase returns the passphrase of an encrypted key: RELREG_PASSPHRASE
+// when set and not empty (for scripts), else what the user types on the
+// terminal, as ssh-keygen asks for it.
+func passphrase(path string) ([]byte, error) {
+	if pass := os.Getenv("RELREG_PASSPHRASE"); pass != "" {
+		return []byte(pass), nil
+	}
+	tty, err := os.OpenFile("/dev/tty", os.O_RDWR, 0)
+	if err != nil || !term.IsTerminal(int(tty.Fd())) {
+		if tty != nil {
+			tty.Close()
+		}
+		return nil, fmt.Errorf("%s is encrypted and there is no terminal to ask for its passphrase: set RELREG_PASSPHRASE, or load the key into ssh-agent and use --agent", path)
+	}
+	defer tty.Close()
+	fmt.Fprintf(tty, "Enter passphrase for %s: ", path)
+	pass, err := term.ReadPassword(int(tty.Fd()))
+	fmt.Fprintln(tty)
+	if err != nil {
+		return nil, fmt.Errorf("read passphrase for %s: %w", path, err)
+	}
+	return pass, nil
 }
 
 // agentSign signs payload with the first ssh-agent key listed for approver.
