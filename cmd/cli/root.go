@@ -94,6 +94,7 @@ func newRoot(g *globals) *cobra.Command {
 		newInitCmd(g), newNewCmd(g),
 		newSchemaCmd(g),
 		newDigestCmd(g), newApproveCmd(g), newApproversCmd(g),
+		newLogCmd(g), newReportCmd(g),
 	)
 	return root
 }
