@@ -73,7 +73,7 @@ func runCheck(g *globals, o *checkOptions) error {
 	if err != nil {
 		return err
 	}
-	out := output.Result{Files: res.Files, Diagnostics: res.Diagnostics}
+	out := output.Result{Files: res.Files, Diagnostics: res.Diagnostics, Version: Version}
 	if err := w.Write(g.stdout, out); err != nil {
 		return err
 	}
