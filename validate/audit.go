@@ -1,0 +1,362 @@
+package validate
+
+import (
+	"errors"
+	"fmt"
+	"reflect"
+	"strings"
+	"time"
+
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/object"
+
+	"github.com/relreg/relreg/registry"
+)
+
+// The audit replays the change rules over the first-parent history of a
+// branch, as if every commit on it had been checked against its first
+// parent when it landed: a merge as the merge request it closed, any other
+// commit as a direct push.
+
+// Kinds of judged commits that broke a rule.
+const (
+	// CommitBypass is a direct push (a commit that is not a merge) that
+	// 'relreg check' would have refused: it bypassed the merge request.
+	CommitBypass = "bypass"
+	// CommitMergedAnyway is a merge whose merge request 'relreg check'
+	// would have refused, merged all the same.
+	CommitMergedAnyway = "merged-anyway"
+)
+
+// AuditOptions say what history to audit.
+type AuditOptions struct {
+	// Ref is the commit whose first-parent history is audited; empty
+	// means HEAD, the current branch.
+	Ref string
+	// Since, when set, judges only commits whose committer time is at or
+	// after it. Earlier commits are still replayed, so that the registry
+	// is right when judging starts.
+	Since time.Time
+	// Verified names a commit an earlier audit accepted (a SHA). If it is
+	// unknown or not an ancestor of Ref, history was rewritten.
+	Verified string
+	// Cache shares parsed blobs; nil makes a new one.
+	Cache *registry.ParseCache
+	// Progress, when set, is called after each first-parent commit.
+	Progress func(done, total int)
+}
+
+// AuditTrustRoot is the commit that introduced relreg.yaml: every later
+// commit is judged against the trust it set up; it is not judged itself.
+type AuditTrustRoot struct {
+	SHA       string    `json:"sha"`
+	Author    Identity  `json:"author"`
+	Committer Identity  `json:"committer"`
+	Time      time.Time `json:"time"` // committer time, UTC
+}
+
+// AuditCommit is a judged commit that broke at least one rule.
+type AuditCommit struct {
+	SHA        string    `json:"sha"`
+	Kind       string    `json:"kind"` // CommitBypass or CommitMergedAnyway
+	Author     Identity  `json:"author"`
+	Committer  Identity  `json:"committer"`
+	Time       time.Time `json:"time"` // committer time, UTC: the check time
+	Violations int       `json:"violations"`
+}
+
+// Rewrite says that a commit an earlier audit accepted is no longer in the
+// history of the audited ref: history was rewritten, as by a force push.
+type Rewrite struct {
+	Verified string `json:"verified"` // the commit as given
+	Ref      string `json:"ref"`      // the audited commit
+	Reason   string `json:"reason"`
+}
+
+// AuditResult is what an audit found.
+type AuditResult struct {
+	Ref       string          // the audited commit, full SHA
+	TrustRoot *AuditTrustRoot // nil when no commit introduced relreg.yaml
+	// Audited counts the judged commits: first-parent commits after the
+	// trust root, at or after Since.
+	Audited int
+	// Files counts the registry files at Ref.
+	Files int
+	// Rewritten is set when Verified is not in the history of Ref.
+	Rewritten *Rewrite
+	// Commits are the judged commits that broke a rule, oldest first.
+	Commits []AuditCommit
+	// Diagnostics, each with its Commit, grouped by commit in the order of
+	// Commits and sorted within a commit.
+	Diagnostics []registry.Diagnostic
+}
+
+// OK reports whether the audit found nothing: no violation, no rewrite.
+func (r *AuditResult) OK() bool { return r.Rewritten == nil && len(r.Diagnostics) == 0 }
+
+// Bypasses counts the direct pushes that broke a rule.
+func (r *AuditResult) Bypasses() int {
+	n := 0
+	for _, c := range r.Commits {
+		if c.Kind == CommitBypass {
+			n++
+		}
+	}
+	return n
+}
+
+// ErrNoTrustRoot is returned when no commit of the audited history holds
+// relreg.yaml: there is nothing to audit against.
+var ErrNoTrustRoot = errors.New("no commit in this history introduces relreg.yaml in the registry folder: nothing to audit (is --registry right?)")
+
+// Audit replays the change rules over every first-parent commit of
+// opts.Ref against its first parent, with the commit's committer time as
+// the check time. One registry is kept in memory and advanced commit by
+// commit with only the files each commit changed; blobs are parsed once.
+func Audit(repo *registry.Repo, opts AuditOptions) (*AuditResult, error) {
+	if opts.Ref == "" {
+		opts.Ref = "HEAD"
+	}
+	if opts.Cache == nil {
+		opts.Cache = registry.NewParseCache()
+	}
+	tip, err := repo.Resolve(opts.Ref)
+	if err != nil {
+		return nil, err
+	}
+	commits, err := repo.FirstParents(tip)
+	if err != nil {
+		return nil, err
+	}
+	a := &auditor{repo: repo, cache: opts.Cache, known: make(map[plumbing.Hash]bool, len(commits)), res: &AuditResult{Ref: tip.Hash.String()}}
+	var reg *registry.Registry
+	for i, c := range commits {
+		var parent *object.Commit
+		if i > 0 {
+			parent = commits[i-1]
+		}
+		brought, err := a.bringIn(c)
+		if err != nil {
+			return nil, err
+		}
+		judged := a.res.TrustRoot != nil && !c.Committer.When.Before(opts.Since)
+		if reg, err = a.commit(reg, parent, c, brought, judged); err != nil {
+			return nil, err
+		}
+		if opts.Progress != nil {
+			opts.Progress(i+1, len(commits))
+		}
+	}
+	if a.res.TrustRoot == nil {
+		return nil, ErrNoTrustRoot
+	}
+	if reg != nil {
+		a.res.Files = len(reg.Files)
+	}
+	if opts.Verified != "" {
+		a.res.Rewritten = a.verified(opts.Verified)
+	}
+	return a.res, nil
+}
+
+// auditor carries the replay from one commit to the next.
+type auditor struct {
+	repo  *registry.Repo
+	cache *registry.ParseCache
+	// known holds every commit of the history replayed so far: the
+	// first-parent commits and the commits their merges brought in. It is
+	// the ancestry of the last replayed commit, built once.
+	known map[plumbing.Hash]bool
+	res   *AuditResult
+}
+
+// bringIn adds c and the commits its merge brings in to known, and returns
+// the latter: the commits reachable from c's other parents that the first
+// parent's history does not hold. Since known is exactly the ancestry of
+// the first parent, the walk stops at the fork points and costs the size
+// of the merge request, not of the history.
+func (a *auditor) bringIn(c *object.Commit) ([]*object.Commit, error) {
+	a.known[c.Hash] = true
+	if c.NumParents() < 2 {
+		return nil, nil
+	}
+	var out []*object.Commit
+	queue := append([]plumbing.Hash(nil), c.ParentHashes[1:]...)
+	for len(queue) > 0 {
+		h := queue[0]
+		queue = queue[1:]
+		if a.known[h] {
+			continue
+		}
+		a.known[h] = true
+		bc, err := a.repo.Git.CommitObject(h)
+		if err != nil {
+			return nil, fmt.Errorf("read commit %s merged by %s: %w (a shallow clone? fetch the whole history)", h, c.Hash, err)
+		}
+		out = append(out, bc)
+		queue = append(queue, bc.ParentHashes...)
+	}
+	return out, nil
+}
+
+// commit replays one first-parent commit: it advances reg (nil before the
+// trust root, or after relreg.yaml was deleted) and, when judged, runs
+// the change rules on the move from the first parent to c.
+func (a *auditor) commit(reg *registry.Registry, parent, c *object.Commit, brought []*object.Commit, judged bool) (*registry.Registry, error) {
+	changes, err := a.repo.ChangedFiles(parent, c)
+	if err != nil {
+		return nil, err
+	}
+	if judged {
+		a.res.Audited++
+	}
+	if reg == nil {
+		if !addsConfig(changes) {
+			return nil, nil
+		}
+		fsys, err := a.repo.FS(c)
+		if err != nil {
+			return nil, err
+		}
+		next, err := registry.Load(fsys, registry.Options{Cache: a.cache})
+		if err != nil {
+			return nil, fmt.Errorf("load registry at %s: %w", c.Hash, err)
+		}
+		if a.res.TrustRoot == nil {
+			a.res.TrustRoot = &AuditTrustRoot{SHA: c.Hash.String(), Author: identity(c.Author), Committer: identity(c.Committer), Time: c.Committer.When.UTC()}
+			return next, nil
+		}
+		// relreg.yaml came back after a commit deleted it: a new trust
+		// root that no trusted base approved.
+		if judged {
+			a.report(c, []registry.Diagnostic{{Rule: "governance/unapproved", Severity: registry.SeverityError, File: registry.ConfigFile, Subject: "registry",
+				Message: "relreg.yaml is introduced again after it was deleted: no trusted base approved this registry; restore the history or audit from this commit on as a new trust root"}})
+		}
+		return next, nil
+	}
+	fsys, err := a.repo.FS(c)
+	if err != nil {
+		return nil, err
+	}
+	next, err := reg.Apply(fsys, changes, registry.Options{Cache: a.cache})
+	if errors.Is(err, registry.ErrNotRegistry) {
+		if judged {
+			a.report(c, []registry.Diagnostic{{Rule: "governance/unapproved", Severity: registry.SeverityError, File: registry.ConfigFile, Subject: "registry",
+				Message: "relreg.yaml was deleted: the registry may not be deleted; restore it"}})
+		}
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("load registry at %s: %w", c.Hash, err)
+	}
+	if !judged || next == reg {
+		return next, nil // next == reg: nothing in the registry's layout changed
+	}
+	authors, err := a.authors(parent, c, changes, brought)
+	if err != nil {
+		return nil, err
+	}
+	a.report(c, Change(ChangeInput{Base: reg, Head: next, Now: c.Committer.When, Authors: authors}))
+	return next, nil
+}
+
+// report records the violations of a judged commit.
+func (a *auditor) report(c *object.Commit, ds []registry.Diagnostic) {
+	if len(ds) == 0 {
+		return
+	}
+	sha := c.Hash.String()
+	for i := range ds {
+		ds[i].Commit = sha
+	}
+	kind := CommitBypass
+	if c.NumParents() > 1 {
+		kind = CommitMergedAnyway
+	}
+	a.res.Commits = append(a.res.Commits, AuditCommit{SHA: sha, Kind: kind, Author: identity(c.Author), Committer: identity(c.Committer), Time: c.Committer.When.UTC(), Violations: len(ds)})
+	a.res.Diagnostics = append(a.res.Diagnostics, ds...)
+}
+
+// authors returns, as Authors does for a check, the emails of the authors
+// who changed each file's spec or status in this change: for a direct push
+// its own author, for a merge the authors of the commits it brought in
+// (merges among them skipped, as their commits are visited themselves).
+func (a *auditor) authors(parent, c *object.Commit, changes []registry.FileChange, brought []*object.Commit) (map[string][]string, error) {
+	out := map[string][]string{}
+	add := func(files []string, email string) {
+		email = strings.ToLower(email)
+		for _, f := range files {
+			if !contains(out[f], email) {
+				out[f] = append(out[f], email)
+			}
+		}
+	}
+	if c.NumParents() < 2 {
+		add(a.edited(changes), c.Author.Email)
+		return out, nil
+	}
+	for _, bc := range brought {
+		if bc.NumParents() > 1 {
+			continue
+		}
+		var p *object.Commit
+		if bc.NumParents() == 1 {
+			var err error
+			if p, err = bc.Parent(0); err != nil {
+				return nil, fmt.Errorf("read parent of %s: %w", bc.Hash, err)
+			}
+		}
+		chs, err := a.repo.ChangedFiles(p, bc)
+		if err != nil {
+			return nil, err
+		}
+		add(a.edited(chs), bc.Author.Email)
+	}
+	return out, nil
+}
+
+// edited returns the files whose spec or status changes alter, as
+// editedFiles does, from changes already computed.
+func (a *auditor) edited(changes []registry.FileChange) []string {
+	var out []string
+	for _, ch := range changes {
+		if !strings.HasSuffix(ch.Path, ".yaml") {
+			continue
+		}
+		before := blobValue(a.repo, ch.From, a.cache)
+		after := blobValue(a.repo, ch.To, a.cache)
+		if before == nil || after == nil || !reflect.DeepEqual(before["spec"], after["spec"]) || !reflect.DeepEqual(before["status"], after["status"]) {
+			out = append(out, ch.Path)
+		}
+	}
+	return out
+}
+
+// verified checks that the commit an earlier audit accepted is still in
+// the audited history, and says how not when it is not.
+func (a *auditor) verified(sha string) *Rewrite {
+	rw := &Rewrite{Verified: sha, Ref: a.res.Ref}
+	h, err := a.repo.Git.ResolveRevision(plumbing.Revision(sha))
+	if err != nil {
+		rw.Reason = fmt.Sprintf("commit %s, accepted by an earlier audit, is unknown to this repository: history was rewritten (a force push) and the commit is gone; compare with the audited copy before trusting this history", sha)
+		return rw
+	}
+	if a.known[*h] {
+		return nil
+	}
+	rw.Verified = h.String()
+	rw.Reason = fmt.Sprintf("commit %s, accepted by an earlier audit, is not an ancestor of %s: history was rewritten (a force push); find what replaced it with 'git range-diff' before trusting this history", h, a.res.Ref)
+	return rw
+}
+
+// addsConfig reports whether changes add relreg.yaml.
+func addsConfig(changes []registry.FileChange) bool {
+	for _, ch := range changes {
+		if ch.Path == registry.ConfigFile && ch.To != "" {
+			return true
+		}
+	}
+	return false
+}
+
+func identity(s object.Signature) Identity { return Identity{Name: s.Name, Email: s.Email} }
