@@ -95,6 +95,7 @@ func newRoot(g *globals) *cobra.Command {
 		newSchemaCmd(g),
 		newDigestCmd(g), newApproveCmd(g), newApproversCmd(g),
 		newLogCmd(g), newReportCmd(g),
+		newAuditCmd(g),
 	)
 	return root
 }
