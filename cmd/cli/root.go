@@ -96,6 +96,7 @@ func newRoot(g *globals) *cobra.Command {
 		newDigestCmd(g), newApproveCmd(g), newApproversCmd(g),
 		newLogCmd(g), newReportCmd(g),
 		newAuditCmd(g),
+		newEvidenceCmd(g),
 	)
 	return root
 }

@@ -1,0 +1,114 @@
+package cli
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"github.com/relreg/relreg/registry"
+	"github.com/relreg/relreg/registry/evidence"
+)
+
+const evidenceLong = `Write a self-contained evidence bundle (JSON) for one subject: every
+first-parent commit of --ref that changed it, with the commit (SHA, parents,
+author, committer, message), the document's exact YAML bytes and spec
+digest, its approvals with their signatures and payloads, and the approvers'
+keys and roles as they were trusted at the base of that change. For a
+release, the DML entries of its components and its schedule come along.
+
+'relreg evidence verify FILE' checks a bundle offline, without the
+repository. The format is documented in validate/AUDIT.md.`
+
+const evidenceExample = `  relreg evidence payments@2.4.0 -o payments-2.4.0.evidence.json
+  relreg evidence dml/payments-api@2.4.0 --ref origin/main -o dml.json
+  relreg evidence verify payments-2.4.0.evidence.json`
+
+type evidenceOptions struct {
+	ref, out string
+}
+
+func newEvidenceCmd(g *globals) *cobra.Command {
+	o := &evidenceOptions{}
+	c := &cobra.Command{
+		Use:     "evidence SUBJECT [--ref REF] [-o FILE]",
+		Short:   "Write an evidence bundle of a subject's history, or verify one",
+		Long:    evidenceLong,
+		Example: evidenceExample,
+		Args:    cobra.ExactArgs(1),
+		RunE:    func(c *cobra.Command, args []string) error { return runEvidence(g, o, args[0]) },
+	}
+	c.Flags().StringVar(&o.ref, "ref", "", "the branch or commit whose first-parent history is read (default: HEAD)")
+	c.Flags().StringVarP(&o.out, "output", "o", "-", "the file to write (- for stdout)")
+	c.AddCommand(&cobra.Command{
+		Use:   "verify FILE",
+		Short: "Verify an evidence bundle offline: integrity, digests and signatures",
+		Args:  cobra.ExactArgs(1),
+		RunE:  func(c *cobra.Command, args []string) error { return runEvidenceVerify(g, args[0]) },
+	})
+	return c
+}
+
+func runEvidence(g *globals, o *evidenceOptions, subject string) error {
+	dir, err := historyRegistryDir(g)
+	if err != nil {
+		return err
+	}
+	repo, err := registry.OpenRepo(dir, g.repoDir)
+	if err != nil {
+		return err
+	}
+	b, err := evidence.Build(repo, evidence.Options{Subject: subject, Ref: o.ref})
+	if err != nil {
+		return err
+	}
+	data, err := json.MarshalIndent(b, "", "  ")
+	if err != nil {
+		return err
+	}
+	data = append(data, '\n')
+	if o.out == "-" {
+		_, err = g.stdout.Write(data)
+		return err
+	}
+	if err := registry.WriteFileAtomic(o.out, data); err != nil {
+		return fmt.Errorf("write %s: %w", o.out, err)
+	}
+	return nil
+}
+
+// runEvidenceVerify prints what a bundle holds when it verifies; otherwise
+// each problem on a line and exit 1. An unreadable file is exit 2.
+func runEvidenceVerify(g *globals, file string) error {
+	var data []byte
+	var err error
+	if file == "-" {
+		data, err = io.ReadAll(g.stdin)
+	} else {
+		data, err = os.ReadFile(file)
+	}
+	if err != nil {
+		return err
+	}
+	b, err := evidence.Parse(data)
+	if err != nil {
+		return fmt.Errorf("%s: %w", file, err)
+	}
+	sum, err := evidence.Verify(b)
+	var verr *evidence.VerifyError
+	if errors.As(err, &verr) {
+		for _, p := range verr.Problems {
+			fmt.Fprintf(g.stdout, "%s: %s\n", file, p)
+		}
+		return exitCode(exitInvalid)
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(g.stdout, "%s: ok: %s at %s, %d changes, %d of %d approvals verified with the keys trusted at each base\n",
+		file, sum.Subject, sum.Ref, sum.Changes, sum.Verified, sum.Approvals)
+	return nil
+}
