@@ -20,6 +20,13 @@ const (
 	pathOther                     // in a layout folder, but not a document there
 )
 
+// PathKind returns the kind and identity the layout gives a registry path,
+// or ok false for a path that is not a document of the layout.
+func PathKind(p string) (kind, id string, ok bool) {
+	class, kind, id := classify(p)
+	return kind, id, class == pathDocument
+}
+
 // classify returns what the layout (contract section 1) makes of a
 // slash-separated path relative to the registry, and for a document its
 // kind and identity.

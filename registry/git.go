@@ -33,6 +33,9 @@ type Repo struct {
 	// Prefix is the registry folder relative to Root, slash-separated;
 	// empty when the registry is the repository root.
 	Prefix string
+
+	diffMu sync.Mutex
+	differ *treeDiffer
 }
 
 // OpenRepo opens the git repository holding registryDir (or repoDir when

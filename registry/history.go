@@ -2,8 +2,11 @@ package registry
 
 import (
 	"fmt"
+	"sort"
 	"strings"
 
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/filemode"
 	"github.com/go-git/go-git/v5/plumbing/object"
 )
 
@@ -36,49 +39,152 @@ type FileChange struct {
 }
 
 // ChangedFiles returns the registry files that differ between two commits
-// (from may be nil: everything in to is added). Identical subtrees are
-// skipped, so the cost follows the size of the change.
+// (from may be nil: everything in to is added), sorted by path. Identical
+// subtrees are skipped, so the cost follows the size of the change, and the
+// trees decoded for one call are kept for the next: walking a history, each
+// commit's trees are the next commit's base.
 func (r *Repo) ChangedFiles(from, to *object.Commit) ([]FileChange, error) {
-	toTree, err := to.Tree()
+	r.diffMu.Lock()
+	defer r.diffMu.Unlock()
+	if r.differ == nil {
+		r.differ = &treeDiffer{repo: r}
+	}
+	return r.differ.changedFiles(from, to)
+}
+
+// treeDiffer diffs the registry folder of two commits, keeping the trees
+// decoded by the previous call: go-git's DiffTree decodes both trees anew
+// each time, which dominated reading a 10,000-commit history.
+type treeDiffer struct {
+	repo      *Repo
+	cur, prev map[plumbing.Hash]*object.Tree // trees used by this commit and the one before
+}
+
+var emptyTree = &object.Tree{}
+
+func (d *treeDiffer) tree(h plumbing.Hash) (*object.Tree, error) {
+	if t, ok := d.cur[h]; ok {
+		return t, nil
+	}
+	t, ok := d.prev[h]
+	if !ok {
+		var err error
+		if t, err = object.GetTree(d.repo.Git.Storer, h); err != nil {
+			return nil, fmt.Errorf("read tree %s: %w", h, err)
+		}
+	}
+	d.cur[h] = t
+	return t, nil
+}
+
+// root returns the registry folder's tree of a commit, or the empty tree.
+func (d *treeDiffer) root(c *object.Commit) (*object.Tree, error) {
+	if c == nil {
+		return emptyTree, nil
+	}
+	t, err := d.tree(c.TreeHash)
 	if err != nil {
-		return nil, fmt.Errorf("read tree of %s: %w", to.Hash, err)
+		return nil, err
 	}
-	fromTree := &object.Tree{}
-	if from != nil {
-		if fromTree, err = from.Tree(); err != nil {
-			return nil, fmt.Errorf("read tree of %s: %w", from.Hash, err)
+	for _, name := range strings.Split(d.repo.Prefix, "/") {
+		if name == "" {
+			continue
+		}
+		e := entry(t, name)
+		if e == nil || e.Mode.IsFile() {
+			return emptyTree, nil
+		}
+		if t, err = d.tree(e.Hash); err != nil {
+			return nil, err
 		}
 	}
-	if r.Prefix != "" {
-		fromTree = subtree(fromTree, r.Prefix)
-		toTree = subtree(toTree, r.Prefix)
-	}
-	changes, err := object.DiffTree(fromTree, toTree)
+	return t, nil
+}
+
+func (d *treeDiffer) changedFiles(parent, c *object.Commit) ([]FileChange, error) {
+	d.prev, d.cur = d.cur, make(map[plumbing.Hash]*object.Tree, len(d.cur))
+	from, err := d.root(parent)
 	if err != nil {
-		return nil, fmt.Errorf("diff %s: %w", to.Hash, err)
+		return nil, err
 	}
-	out := make([]FileChange, 0, len(changes))
-	for _, ch := range changes {
-		fc := FileChange{Path: ch.To.Name}
-		if fc.Path == "" {
-			fc.Path = ch.From.Name
-		}
-		if !ch.From.TreeEntry.Hash.IsZero() {
-			fc.From = ch.From.TreeEntry.Hash.String()
-		}
-		if !ch.To.TreeEntry.Hash.IsZero() {
-			fc.To = ch.To.TreeEntry.Hash.String()
-		}
-		out = append(out, fc)
+	to, err := d.root(c)
+	if err != nil {
+		return nil, err
 	}
+	var out []FileChange
+	if err := d.diff("", from, to, &out); err != nil {
+		return nil, err
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Path < out[j].Path })
 	return out, nil
 }
 
-// subtree returns the tree at prefix, or an empty tree.
-func subtree(t *object.Tree, prefix string) *object.Tree {
-	sub, err := t.Tree(strings.Trim(prefix, "/"))
-	if err != nil {
-		return &object.Tree{}
+func entry(t *object.Tree, name string) *object.TreeEntry {
+	for i := range t.Entries {
+		if t.Entries[i].Name == name {
+			return &t.Entries[i]
+		}
 	}
-	return sub
+	return nil
+}
+
+// diff appends the files that differ between two trees below prefix.
+func (d *treeDiffer) diff(prefix string, a, b *object.Tree, out *[]FileChange) error {
+	bByName := make(map[string]*object.TreeEntry, len(b.Entries))
+	for i := range b.Entries {
+		bByName[b.Entries[i].Name] = &b.Entries[i]
+	}
+	seen := make(map[string]bool, len(a.Entries))
+	for i := range a.Entries {
+		ea := &a.Entries[i]
+		seen[ea.Name] = true
+		if err := d.diffEntry(prefix+ea.Name, ea, bByName[ea.Name], out); err != nil {
+			return err
+		}
+	}
+	for i := range b.Entries {
+		if eb := &b.Entries[i]; !seen[eb.Name] {
+			if err := d.diffEntry(prefix+eb.Name, nil, eb, out); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// diffEntry compares one name of two trees; either entry may be nil.
+func (d *treeDiffer) diffEntry(p string, ea, eb *object.TreeEntry, out *[]FileChange) error {
+	if ea != nil && eb != nil && ea.Hash == eb.Hash && ea.Mode == eb.Mode {
+		return nil
+	}
+	aDir := ea != nil && ea.Mode == filemode.Dir
+	bDir := eb != nil && eb.Mode == filemode.Dir
+	if aDir || bDir {
+		ta, tb := emptyTree, emptyTree
+		var err error
+		if aDir {
+			if ta, err = d.tree(ea.Hash); err != nil {
+				return err
+			}
+		}
+		if bDir {
+			if tb, err = d.tree(eb.Hash); err != nil {
+				return err
+			}
+		}
+		if err := d.diff(p+"/", ta, tb, out); err != nil {
+			return err
+		}
+	}
+	fc := FileChange{Path: p}
+	if ea != nil && ea.Mode.IsFile() {
+		fc.From = ea.Hash.String()
+	}
+	if eb != nil && eb.Mode.IsFile() {
+		fc.To = eb.Hash.String()
+	}
+	if fc.From != "" || fc.To != "" {
+		*out = append(*out, fc)
+	}
+	return nil
 }

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/go-git/go-git/v5/plumbing"
-	"github.com/go-git/go-git/v5/plumbing/filemode"
 	"github.com/go-git/go-git/v5/plumbing/object"
 
 	"github.com/relreg/relreg/registry"
@@ -160,13 +159,12 @@ func BuildTimeline(repo *registry.Repo, opts TimelineOptions) (*Timeline, error)
 		return nil, err
 	}
 	b := &timelineBuilder{repo: repo, cache: opts.Cache, subjects: map[string]*SubjectHistory{}, keyrings: map[string]*registry.Keyring{}}
-	trees := &treeDiffer{repo: repo, cur: map[plumbing.Hash]*object.Tree{}, prev: map[plumbing.Hash]*object.Tree{}}
 	for i, c := range commits {
 		var parent *object.Commit
 		if i > 0 {
 			parent = commits[i-1]
 		}
-		changes, err := trees.changedFiles(parent, c)
+		changes, err := repo.ChangedFiles(parent, c)
 		if err != nil {
 			return nil, err
 		}
@@ -225,7 +223,7 @@ func (b *timelineBuilder) commit(c *object.Commit, changes []registry.FileChange
 		if only != "" && ch.Path != only {
 			continue
 		}
-		kind, id, ok := pathKind(ch.Path)
+		kind, id, ok := registry.PathKind(ch.Path)
 		if !ok {
 			continue
 		}
@@ -370,32 +368,6 @@ func (b *timelineBuilder) file(info *CommitInfo, ch registry.FileChange, kind, i
 	return nil
 }
 
-// pathKind returns the kind and identity the registry layout gives a
-// path, or ok false for a path outside the layout.
-func pathKind(p string) (kind, id string, ok bool) {
-	switch p {
-	case registry.ConfigFile:
-		return registry.KindRegistry, "registry", true
-	case registry.ApproversFile:
-		return registry.KindApprovers, "approvers", true
-	}
-	if !strings.HasSuffix(p, ".yaml") {
-		return "", "", false
-	}
-	parts := strings.Split(strings.TrimSuffix(p, ".yaml"), "/")
-	switch {
-	case len(parts) == 2 && parts[0] == registry.ServicesDir:
-		return registry.KindService, parts[1], true
-	case len(parts) == 2 && parts[0] == registry.SchedulesDir:
-		return registry.KindSchedule, parts[1], true
-	case len(parts) == 3 && parts[0] == registry.ReleasesDir:
-		return registry.KindRelease, parts[1] + "@" + parts[2], true
-	case len(parts) == 3 && parts[0] == registry.DMLDir:
-		return registry.KindDMLEntry, parts[1] + "@" + parts[2], true
-	}
-	return "", "", false
-}
-
 // ErrBadSubject is returned by SubjectPath for an argument that names no
 // registry file.
 var ErrBadSubject = errors.New("not a subject")
@@ -406,7 +378,7 @@ var ErrBadSubject = errors.New("not a subject")
 func SubjectPath(arg string) (string, error) {
 	if strings.HasSuffix(arg, ".yaml") {
 		p := path.Clean(strings.TrimPrefix(strings.ReplaceAll(arg, "\\", "/"), "./"))
-		if _, _, ok := pathKind(p); ok {
+		if _, _, ok := registry.PathKind(p); ok {
 			return p, nil
 		}
 		return "", fmt.Errorf("%w: %s is not a registry file path", ErrBadSubject, arg)
@@ -522,142 +494,3 @@ func addedApprovalEntries(before, after []registry.Approval) []registry.Approval
 	return out
 }
 
-// treeDiffer lists the registry files a commit changed against its parent,
-// like registry.Repo.ChangedFiles, but keeps the decoded trees of the
-// previous commit: walking a first-parent history, each commit's trees are
-// the next commit's base, so every tree is decoded once instead of twice
-// per commit (go-git's DiffTree decodes them anew each time, which
-// dominated reading a 10,000-commit history).
-type treeDiffer struct {
-	repo      *registry.Repo
-	cur, prev map[plumbing.Hash]*object.Tree // trees used by this commit and the one before
-}
-
-var emptyTree = &object.Tree{}
-
-func (d *treeDiffer) tree(h plumbing.Hash) (*object.Tree, error) {
-	if t, ok := d.cur[h]; ok {
-		return t, nil
-	}
-	t, ok := d.prev[h]
-	if !ok {
-		var err error
-		if t, err = object.GetTree(d.repo.Git.Storer, h); err != nil {
-			return nil, fmt.Errorf("read tree %s: %w", h, err)
-		}
-	}
-	d.cur[h] = t
-	return t, nil
-}
-
-// root returns the registry folder's tree of a commit, or the empty tree.
-func (d *treeDiffer) root(c *object.Commit) (*object.Tree, error) {
-	if c == nil {
-		return emptyTree, nil
-	}
-	t, err := d.tree(c.TreeHash)
-	if err != nil {
-		return nil, err
-	}
-	for _, name := range strings.Split(d.repo.Prefix, "/") {
-		if name == "" {
-			continue
-		}
-		e := entry(t, name)
-		if e == nil || e.Mode.IsFile() {
-			return emptyTree, nil
-		}
-		if t, err = d.tree(e.Hash); err != nil {
-			return nil, err
-		}
-	}
-	return t, nil
-}
-
-func (d *treeDiffer) changedFiles(parent, c *object.Commit) ([]registry.FileChange, error) {
-	d.prev, d.cur = d.cur, make(map[plumbing.Hash]*object.Tree, len(d.cur))
-	from, err := d.root(parent)
-	if err != nil {
-		return nil, err
-	}
-	to, err := d.root(c)
-	if err != nil {
-		return nil, err
-	}
-	var out []registry.FileChange
-	if err := d.diff("", from, to, &out); err != nil {
-		return nil, err
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Path < out[j].Path })
-	return out, nil
-}
-
-func entry(t *object.Tree, name string) *object.TreeEntry {
-	for i := range t.Entries {
-		if t.Entries[i].Name == name {
-			return &t.Entries[i]
-		}
-	}
-	return nil
-}
-
-// diff appends the files that differ between two trees below prefix.
-func (d *treeDiffer) diff(prefix string, a, b *object.Tree, out *[]registry.FileChange) error {
-	bByName := make(map[string]*object.TreeEntry, len(b.Entries))
-	for i := range b.Entries {
-		bByName[b.Entries[i].Name] = &b.Entries[i]
-	}
-	seen := make(map[string]bool, len(a.Entries))
-	for i := range a.Entries {
-		ea := &a.Entries[i]
-		seen[ea.Name] = true
-		if err := d.diffEntry(prefix+ea.Name, ea, bByName[ea.Name], out); err != nil {
-			return err
-		}
-	}
-	for i := range b.Entries {
-		if eb := &b.Entries[i]; !seen[eb.Name] {
-			if err := d.diffEntry(prefix+eb.Name, nil, eb, out); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
-}
-
-// diffEntry compares one name of two trees; either entry may be nil.
-func (d *treeDiffer) diffEntry(p string, ea, eb *object.TreeEntry, out *[]registry.FileChange) error {
-	if ea != nil && eb != nil && ea.Hash == eb.Hash && ea.Mode == eb.Mode {
-		return nil
-	}
-	aDir := ea != nil && ea.Mode == filemode.Dir
-	bDir := eb != nil && eb.Mode == filemode.Dir
-	if aDir || bDir {
-		ta, tb := emptyTree, emptyTree
-		var err error
-		if aDir {
-			if ta, err = d.tree(ea.Hash); err != nil {
-				return err
-			}
-		}
-		if bDir {
-			if tb, err = d.tree(eb.Hash); err != nil {
-				return err
-			}
-		}
-		if err := d.diff(p+"/", ta, tb, out); err != nil {
-			return err
-		}
-	}
-	fc := registry.FileChange{Path: p}
-	if ea != nil && ea.Mode.IsFile() {
-		fc.From = ea.Hash.String()
-	}
-	if eb != nil && eb.Mode.IsFile() {
-		fc.To = eb.Hash.String()
-	}
-	if fc.From != "" || fc.To != "" {
-		*out = append(*out, fc)
-	}
-	return nil
-}
