@@ -493,4 +493,3 @@ func addedApprovalEntries(before, after []registry.Approval) []registry.Approval
 	}
 	return out
 }
-
