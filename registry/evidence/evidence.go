@@ -418,26 +418,9 @@ func subjectPath(arg string) (string, error) {
 // pathKind returns the kind and identity the layout gives a path, or ""
 // for a path outside it.
 func pathKind(p string) (kind, id string) {
-	switch p {
-	case registry.ConfigFile:
-		return registry.KindRegistry, "registry"
-	case registry.ApproversFile:
-		return registry.KindApprovers, "approvers"
-	}
-	stem, ok := strings.CutSuffix(p, ".yaml")
+	kind, id, ok := registry.PathKind(p)
 	if !ok {
 		return "", ""
 	}
-	parts := strings.Split(stem, "/")
-	switch {
-	case len(parts) == 2 && parts[0] == registry.ServicesDir:
-		return registry.KindService, parts[1]
-	case len(parts) == 2 && parts[0] == registry.SchedulesDir:
-		return registry.KindSchedule, parts[1]
-	case len(parts) == 3 && parts[0] == registry.ReleasesDir:
-		return registry.KindRelease, parts[1] + "@" + parts[2]
-	case len(parts) == 3 && parts[0] == registry.DMLDir:
-		return registry.KindDMLEntry, parts[1] + "@" + parts[2]
-	}
-	return "", ""
+	return kind, id
 }
