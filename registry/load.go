@@ -445,3 +445,9 @@ func (r *Registry) ReleasesOf(service string) []*Release {
 	slices.SortFunc(out, func(a, b *Release) int { return strings.Compare(a.Doc.Path, b.Doc.Path) })
 	return out
 }
+
+// Has reports whether the layout holds a document at path, parsed or not.
+func (r *Registry) Has(path string) bool {
+	_, found := slices.BinarySearchFunc(r.Files, path, func(d *Document, p string) int { return strings.Compare(d.Path, p) })
+	return found
+}

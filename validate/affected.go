@@ -53,37 +53,61 @@ func (c *changeCtx) affectedStatic(changed map[string]bool) []registry.Diagnosti
 }
 
 // affected returns the files whose static diagnostics a change to the
-// changed files may alter.
+// changed files may alter: every file when relreg.yaml or approvers.yaml
+// changed; the releases of a changed service or schedule; for a changed
+// release, the other releases of its service (version bumps), the releases
+// of its schedule whose windows overlap its window before or after the
+// change (conflicts), the releases that depend on it and those it depends
+// on, directly or not (cycles); and the releases naming a changed DML entry.
 func (c *changeCtx) affected(changed map[string]bool) map[string]bool {
-	all := false
+	out := map[string]bool{}
 	services, schedules, releases, dml := map[string]bool{}, map[string]bool{}, map[string]bool{}, map[string]bool{}
+	windows := map[string][]registry.Interval{} // schedule -> windows of changed releases
 	for p := range changed {
-		switch {
-		case p == registry.ConfigFile || p == registry.ApproversFile:
-			all = true
-		case strings.HasPrefix(p, registry.ServicesDir+"/"):
-			services[strings.TrimSuffix(strings.TrimPrefix(p, registry.ServicesDir+"/"), ".yaml")] = true
-		case strings.HasPrefix(p, registry.SchedulesDir+"/"):
-			schedules[strings.TrimSuffix(strings.TrimPrefix(p, registry.SchedulesDir+"/"), ".yaml")] = true
+		kind, id, ok := registry.PathKind(p)
+		if !ok {
+			continue
 		}
-	}
-	for _, reg := range []*registry.Registry{c.base, c.head} {
-		for _, d := range reg.Files {
-			if changed[d.Path] && d.Kind == registry.KindRelease {
-				if r := reg.Releases[d.ID]; r != nil {
-					services[serviceOf(d.ID)] = true
-					schedules[r.Spec.Deployment.Schedule] = true
-					releases[d.ID] = true
+		switch kind {
+		case registry.KindRegistry, registry.KindApprovers:
+			for _, d := range c.head.Files {
+				out[d.Path] = true
+			}
+			return out
+		case registry.KindService:
+			services[id] = true
+		case registry.KindSchedule:
+			schedules[id] = true
+		case registry.KindDMLEntry:
+			dml[id] = true
+		case registry.KindRelease:
+			releases[id] = true
+			for _, reg := range []*registry.Registry{c.base, c.head} {
+				if r := reg.Releases[id]; r != nil {
+					w := r.Spec.Deployment.Window
+					if iv, err := registry.ParseInterval(w.Start, w.End); err == nil {
+						windows[r.Spec.Deployment.Schedule] = append(windows[r.Spec.Deployment.Schedule], iv)
+					}
 				}
 			}
-			if changed[d.Path] && d.Kind == registry.KindDMLEntry {
-				dml[d.ID] = true
-			}
 		}
 	}
-	out := map[string]bool{}
+	changedServices := map[string]bool{}
+	for id := range releases {
+		changedServices[serviceOf(id)] = true
+	}
+	var deps []*registry.Release
 	for id, r := range c.head.Releases {
-		hit := all || services[serviceOf(id)] || schedules[r.Spec.Deployment.Schedule]
+		sched := r.Spec.Deployment.Schedule
+		hit := services[serviceOf(id)] || changedServices[serviceOf(id)] || schedules[sched]
+		if !hit && len(windows[sched]) > 0 {
+			w := r.Spec.Deployment.Window
+			if iv, err := registry.ParseInterval(w.Start, w.End); err == nil {
+				for _, cw := range windows[sched] {
+					hit = hit || iv.Overlaps(cw)
+				}
+			}
+		}
 		for _, dep := range r.Spec.DependsOn {
 			hit = hit || releases[dep]
 		}
@@ -93,11 +117,12 @@ func (c *changeCtx) affected(changed map[string]bool) map[string]bool {
 		if hit {
 			out[r.Doc.Path] = true
 		}
-	}
-	if all {
-		for _, d := range c.head.Files {
-			out[d.Path] = true
+		if releases[id] {
+			deps = append(deps, r)
 		}
+	}
+	for _, r := range dependencyClosure(c.head, deps) {
+		out[r.Doc.Path] = true
 	}
 	return out
 }

@@ -11,9 +11,9 @@ import (
 // them in spec.backout.plan (backout/missing). The diagnostic points at the
 // empty plan, at spec.backout when it has no plan, or at the spec key when
 // there is no backout at all.
-func backoutRule(reg *registry.Registry, _ Options) []registry.Diagnostic {
+func backoutRule(reg *registry.Registry, opts Options) []registry.Diagnostic {
 	var ds []registry.Diagnostic
-	for _, rel := range sortedReleases(reg) {
+	for _, rel := range sortedReleases(reg, opts.includes) {
 		d := rel.Doc
 		risk, _ := stringAt(d, "spec", "risk")
 		if risk != "medium" && risk != "high" {

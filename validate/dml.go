@@ -14,13 +14,9 @@ import (
 // (dml/not-verified, or dml/withdrawn); from deployed on a later withdrawal
 // is history, not an error. Diagnostics are reported on the release,
 // pointing at the component.
-func dmlRule(reg *registry.Registry, _ Options) []registry.Diagnostic {
+func dmlRule(reg *registry.Registry, opts Options) []registry.Diagnostic {
 	var ds []registry.Diagnostic
-	exists := make(map[string]bool, len(reg.Files))
-	for _, f := range reg.Files {
-		exists[f.Path] = true
-	}
-	for _, rel := range sortedReleases(reg) {
+	for _, rel := range sortedReleases(reg, opts.reports) {
 		d := rel.Doc
 		phase, _ := stringAt(d, "status", "phase")
 		rank := registry.PhaseRank(phase)
@@ -40,7 +36,7 @@ func dmlRule(reg *registry.Registry, _ Options) []registry.Diagnostic {
 			}
 			id := name + "@" + version
 			p := registry.DMLDir + "/" + name + "/" + version + ".yaml"
-			if !exists[p] {
+			if !reg.Has(p) {
 				ds = append(ds, d.Diag("dml/missing",
 					fmt.Sprintf("component %s has no DML entry %s: a release at %s ships only what is in the DML, check the component in with 'relreg new dml'", id, p, phase),
 					"spec", "components", item))

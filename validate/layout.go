@@ -23,9 +23,12 @@ import (
 // and stray files and folders; they never reach this rule.
 //
 // Diagnostics point at the metadata field that disagrees with the path.
-func layoutRule(reg *registry.Registry, _ Options) []registry.Diagnostic {
+func layoutRule(reg *registry.Registry, opts Options) []registry.Diagnostic {
 	var ds []registry.Diagnostic
 	for _, d := range reg.Files {
+		if !opts.includes(d.Path) {
+			continue
+		}
 		segs := strings.Split(d.Path, "/")
 		switch d.Kind {
 		case registry.KindService, registry.KindSchedule:

@@ -2,6 +2,7 @@ package validate
 
 import (
 	"fmt"
+	"maps"
 	"regexp"
 	"slices"
 	"strconv"
@@ -16,7 +17,7 @@ import (
 // that does not compile is the schema rule's to report (the schemas declare
 // format: regex, which the validator checks with Go's regexp, as here), so
 // this rule only skips the check it cannot make.
-func changeIDRule(reg *registry.Registry, _ Options) []registry.Diagnostic {
+func changeIDRule(reg *registry.Registry, opts Options) []registry.Diagnostic {
 	var ds []registry.Diagnostic
 	compile := func(field, def string) *regexp.Regexp {
 		pattern := def
@@ -48,7 +49,7 @@ func changeIDRule(reg *registry.Registry, _ Options) []registry.Diagnostic {
 				append(path, strconv.Itoa(i))...))
 		}
 	}
-	for _, rel := range sortedReleases(reg) {
+	for _, rel := range sortedReleases(reg, opts.includes) {
 		check(rel, changeRE, "change", "changePattern", "spec", "changes")
 		check(rel, incidentRE, "incident", "incidentPattern", "status", "review", "incidents")
 	}
@@ -64,16 +65,13 @@ func changeIDRule(reg *registry.Registry, _ Options) []registry.Diagnostic {
 // Existence is decided by the files in the layout, parsed or not, so a file
 // with a syntax error is reported once, by the yaml rules, and not again as
 // missing here.
-func referenceRule(reg *registry.Registry, _ Options) []registry.Diagnostic {
+func referenceRule(reg *registry.Registry, opts Options) []registry.Diagnostic {
 	var ds []registry.Diagnostic
-	exists := make(map[string]bool, len(reg.Files))
-	for _, f := range reg.Files {
-		exists[f.Path] = true
-	}
+	exists := reg.Has
 	// Owners can only be judged when approvers.yaml is readable; a missing
 	// approvers.yaml knows no one.
 	var approvers map[string]bool
-	if reg.Approvers != nil || !exists[registry.ApproversFile] {
+	if reg.Approvers != nil || !exists(registry.ApproversFile) {
 		approvers = map[string]bool{}
 		if reg.Approvers != nil {
 			for _, a := range reg.Approvers.Spec.Approvers {
@@ -82,16 +80,16 @@ func referenceRule(reg *registry.Registry, _ Options) []registry.Diagnostic {
 		}
 	}
 
-	rels := sortedReleases(reg)
+	rels := sortedReleases(reg, opts.reports)
 	for _, rel := range rels {
 		d := rel.Doc
 		service := releaseService(d)
-		if registry.ValidName(service) && !exists[registry.ServicesDir+"/"+service+".yaml"] {
+		if registry.ValidName(service) && !exists(registry.ServicesDir+"/"+service+".yaml") {
 			ds = append(ds, d.Diag("ref/unknown-service",
 				fmt.Sprintf("service %s has no services/%s.yaml: add the service, or move the release to the folder of an existing one", service, service),
 				"metadata", "service"))
 		}
-		if s, ok := stringAt(d, "spec", "deployment", "schedule"); ok && registry.ValidName(s) && !exists[registry.SchedulesDir+"/"+s+".yaml"] {
+		if s, ok := stringAt(d, "spec", "deployment", "schedule"); ok && registry.ValidName(s) && !exists(registry.SchedulesDir+"/"+s+".yaml") {
 			ds = append(ds, d.Diag("ref/unknown-schedule",
 				fmt.Sprintf("schedule %s has no schedules/%s.yaml: name an existing schedule or add it", s, s),
 				"spec", "deployment", "schedule"))
@@ -108,7 +106,7 @@ func referenceRule(reg *registry.Registry, _ Options) []registry.Diagnostic {
 			if _, err := registry.ParseVersion(ref.Version); err != nil {
 				continue // semver/invalid
 			}
-			if !exists[releasePath(ref)] {
+			if !exists(releasePath(ref)) {
 				ds = append(ds, d.Diag("ref/unknown-dependency",
 					fmt.Sprintf("dependsOn %s: there is no release %s: name an existing release", s, releasePath(ref)),
 					"spec", "dependsOn", strconv.Itoa(i)))
@@ -130,6 +128,9 @@ func referenceRule(reg *registry.Registry, _ Options) []registry.Diagnostic {
 				}
 			}
 		}
+	}
+	if opts.Only != nil {
+		rels = dependencyClosure(reg, rels)
 	}
 	return append(ds, dependencyCycles(reg, rels)...)
 }
@@ -297,11 +298,14 @@ func allowList(svc *registry.Service) []string {
 	return names
 }
 
-// sortedReleases returns the releases of reg sorted by path.
-func sortedReleases(reg *registry.Registry) []*registry.Release {
+// sortedReleases returns the releases of reg sorted by path, or when keep
+// is given the ones it keeps.
+func sortedReleases(reg *registry.Registry, keep ...func(path string) bool) []*registry.Release {
 	rels := make([]*registry.Release, 0, len(reg.Releases))
 	for _, rel := range reg.Releases {
-		rels = append(rels, rel)
+		if len(keep) == 0 || keep[0](rel.Doc.Path) {
+			rels = append(rels, rel)
+		}
 	}
 	slices.SortFunc(rels, func(a, b *registry.Release) int { return strings.Compare(a.Doc.Path, b.Doc.Path) })
 	return rels
@@ -316,4 +320,27 @@ func releaseService(d *registry.Document) string {
 // releasePath returns the path of the release ref names.
 func releasePath(ref registry.ReleaseRef) string {
 	return registry.ReleasesDir + "/" + ref.Service + "/" + ref.Version + ".yaml"
+}
+
+// dependencyClosure returns rels and every release they depend on, directly
+// or not, sorted by path: every cycle through one of rels lies inside it.
+func dependencyClosure(reg *registry.Registry, rels []*registry.Release) []*registry.Release {
+	seen := map[*registry.Release]bool{}
+	queue := slices.Clone(rels)
+	for len(queue) > 0 {
+		rel := queue[0]
+		queue = queue[1:]
+		if seen[rel] {
+			continue
+		}
+		seen[rel] = true
+		for _, dep := range rel.Spec.DependsOn {
+			if d := reg.Releases[dep]; d != nil && !seen[d] {
+				queue = append(queue, d)
+			}
+		}
+	}
+	out := slices.Collect(maps.Keys(seen))
+	slices.SortFunc(out, func(a, b *registry.Release) int { return strings.Compare(a.Doc.Path, b.Doc.Path) })
+	return out
 }

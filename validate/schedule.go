@@ -35,7 +35,7 @@ import (
 // before its end is reported in every phase, like a schema error. Releases whose schedule does not exist
 // are left to ref/unknown-schedule, and times that are not RFC 3339 to the
 // schema rule.
-func scheduleRule(reg *registry.Registry, _ Options) []registry.Diagnostic {
+func scheduleRule(reg *registry.Registry, opts Options) []registry.Diagnostic {
 	var ds []registry.Diagnostic
 	calendars := make(map[string]*registry.Calendar, len(reg.Schedules))
 	for _, name := range slices.Sorted(maps.Keys(reg.Schedules)) {
@@ -44,10 +44,23 @@ func scheduleRule(reg *registry.Registry, _ Options) []registry.Diagnostic {
 		ds = append(ds, diags...)
 	}
 
+	// Conflicts are judged per schedule and per service: only the groups
+	// of a release whose diagnostics are wanted need to be built.
+	wantSchedule, wantService := map[string]bool{}, map[string]bool{}
+	for id, rel := range reg.Releases {
+		if opts.reports(rel.Doc.Path) {
+			wantSchedule[rel.Spec.Deployment.Schedule] = true
+			wantService[serviceOf(id)] = true
+		}
+	}
 	bySchedule := map[string][]booking{}
 	byService := map[string][]booking{}
 	for _, id := range slices.Sorted(maps.Keys(reg.Releases)) {
 		rel := reg.Releases[id]
+		reported := opts.reports(rel.Doc.Path)
+		if !reported && !wantSchedule[rel.Spec.Deployment.Schedule] && !wantService[serviceOf(id)] {
+			continue
+		}
 		w := rel.Spec.Deployment.Window
 		iv, err := registry.ParseInterval(w.Start, w.End)
 		if err != nil {
@@ -70,7 +83,7 @@ func scheduleRule(reg *registry.Registry, _ Options) []registry.Diagnostic {
 				bySchedule[name] = append(bySchedule[name], b)
 			}
 		}
-		if cal == nil || !(phase == registry.PhaseDraft || registry.Active(phase)) {
+		if !reported || cal == nil || !(phase == registry.PhaseDraft || registry.Active(phase)) {
 			continue
 		}
 		ds = append(ds, checkReleaseWindow(rel, iv, name, cal)...)

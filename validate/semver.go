@@ -22,20 +22,23 @@ import (
 // A version in a path is reported here, not as layout/path, so a file named
 // v2.4.0.yaml is told to drop the "v". Versions written as numbers are
 // schema errors and are skipped.
-func semverRule(reg *registry.Registry, _ Options) []registry.Diagnostic {
-	groups := releasesByService(reg)
-	ds := invalidVersions(reg)
+func semverRule(reg *registry.Registry, opts Options) []registry.Diagnostic {
+	groups := releasesByService(reg, opts.reports)
+	ds := invalidVersions(reg, opts.includes)
 	ds = append(ds, bumpMismatches(groups)...)
 	return append(ds, unsupportedReleases(reg, groups)...)
 }
 
 // invalidVersions reports semver/invalid.
-func invalidVersions(reg *registry.Registry) []registry.Diagnostic {
+func invalidVersions(reg *registry.Registry, include func(path string) bool) []registry.Diagnostic {
 	var ds []registry.Diagnostic
 	bad := func(d *registry.Document, what string, err error, path ...string) {
 		ds = append(ds, d.Diag("semver/invalid", fmt.Sprintf("%s: %v", what, err), path...))
 	}
 	for _, d := range reg.Files {
+		if !include(d.Path) {
+			continue
+		}
 		switch d.Kind {
 		case registry.KindRelease, registry.KindDMLEntry:
 			dir, file := d.Path[:strings.LastIndexByte(d.Path, '/')], d.Path[strings.LastIndexByte(d.Path, '/')+1:]
@@ -102,11 +105,21 @@ type versionedRelease struct {
 
 // releasesByService groups the releases whose path version is valid by
 // service, each group sorted by version precedence (then path, for versions
-// that differ only in build metadata).
-func releasesByService(reg *registry.Registry) map[string][]versionedRelease {
+// that differ only in build metadata). Only services with a release that
+// wanted keeps are grouped: the others have nothing to report.
+func releasesByService(reg *registry.Registry, wanted func(path string) bool) map[string][]versionedRelease {
+	services := map[string]bool{}
+	for _, rel := range reg.Releases {
+		if wanted(rel.Doc.Path) {
+			services[releaseService(rel.Doc)] = true
+		}
+	}
 	groups := map[string][]versionedRelease{}
 	for _, rel := range reg.Releases {
 		svc := releaseService(rel.Doc)
+		if !services[svc] {
+			continue
+		}
 		stem := strings.TrimSuffix(rel.Doc.Path[strings.LastIndexByte(rel.Doc.Path, '/')+1:], ".yaml")
 		v, err := registry.ParseVersion(stem)
 		if err != nil {

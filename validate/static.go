@@ -24,6 +24,10 @@ type Options struct {
 	PerFile map[string]bool
 }
 
+// reports reports whether diagnostics on path are wanted: rules across
+// files judge only these files, reading others as they need.
+func (o Options) reports(path string) bool { return o.Only == nil || o.Only[path] }
+
 // includes reports whether a rule that judges one file at a time should
 // look at path.
 func (o Options) includes(path string) bool {
