@@ -1,5 +1,7 @@
 package registry
 
+import "sync"
+
 // The typed model of the six kinds. Field names and json tags follow the
 // contract; the same tags serve reading (from the JSON value of a parsed
 // document) and writing (scaffolding encodes through them, then re-emits the
@@ -267,6 +269,13 @@ type ReleaseStatus struct {
 // Release is a releases/<service>/<version>.yaml document.
 type Release struct {
 	Doc *Document `json:"-"`
+	// window caches the parsed deployment window: a release is shared by
+	// every registry an audit advances through, and asked for it often.
+	window struct {
+		once sync.Once
+		iv   Interval
+		err  error
+	}
 	Header
 	Metadata  ReleaseMeta   `json:"metadata"`
 	Spec      ReleaseSpec   `json:"spec"`
@@ -419,3 +428,12 @@ const (
 	StateVerified  = "verified"
 	StateWithdrawn = "withdrawn"
 )
+
+// Interval returns the release's deployment window, parsed once.
+func (r *Release) Interval() (Interval, error) {
+	r.window.once.Do(func() {
+		w := r.Spec.Deployment.Window
+		r.window.iv, r.window.err = ParseInterval(w.Start, w.End)
+	})
+	return r.window.iv, r.window.err
+}

@@ -488,7 +488,7 @@ func NewRelease(reg *Registry, opts NewReleaseOptions) (string, []byte, error) {
 		}
 	}
 	header += "#\n# To plan it, set status.phase to planned and collect the plan approvals\n# (relreg approve) in a merge request.\n"
-	data, err := EncodeDocument(header, doc)
+	data, err := EncodeDocument(header, &doc)
 	if err != nil {
 		return "", nil, err
 	}

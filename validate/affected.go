@@ -84,8 +84,7 @@ func (c *changeCtx) affected(changed map[string]bool) map[string]bool {
 			releases[id] = true
 			for _, reg := range []*registry.Registry{c.base, c.head} {
 				if r := reg.Releases[id]; r != nil {
-					w := r.Spec.Deployment.Window
-					if iv, err := registry.ParseInterval(w.Start, w.End); err == nil {
+					if iv, err := r.Interval(); err == nil {
 						windows[r.Spec.Deployment.Schedule] = append(windows[r.Spec.Deployment.Schedule], iv)
 					}
 				}
@@ -101,8 +100,7 @@ func (c *changeCtx) affected(changed map[string]bool) map[string]bool {
 		sched := r.Spec.Deployment.Schedule
 		hit := services[serviceOf(id)] || changedServices[serviceOf(id)] || schedules[sched]
 		if !hit && len(windows[sched]) > 0 {
-			w := r.Spec.Deployment.Window
-			if iv, err := registry.ParseInterval(w.Start, w.End); err == nil {
+			if iv, err := r.Interval(); err == nil {
 				for _, cw := range windows[sched] {
 					hit = hit || iv.Overlaps(cw)
 				}

@@ -13,7 +13,7 @@ import (
 // there is no backout at all.
 func backoutRule(reg *registry.Registry, opts Options) []registry.Diagnostic {
 	var ds []registry.Diagnostic
-	for _, rel := range sortedReleases(reg, opts.includes) {
+	for _, rel := range sortedReleases(reg, opts.perFileScope()) {
 		d := rel.Doc
 		risk, _ := stringAt(d, "spec", "risk")
 		if risk != "medium" && risk != "high" {

@@ -45,21 +45,26 @@ func Change(in ChangeInput) []registry.Diagnostic {
 		in.Now = time.Now()
 	}
 	c := &changeCtx{base: in.Base, head: in.Head, now: in.Now, authors: in.Authors, trust: newTrust(in.Base)}
-	baseDocs := docsByPath(in.Base)
-	headDocs := docsByPath(in.Head)
+	// Both file lists are sorted by path: walk them side by side. With a
+	// head made by Registry.Apply, unchanged files are the same documents.
 	changed := map[string]bool{}
-	for p, h := range headDocs {
-		b := baseDocs[p]
-		if b != nil && sameContent(b, h) {
-			continue
-		}
-		changed[p] = true
-		c.judge(b, h)
-	}
-	for p, b := range baseDocs {
-		if headDocs[p] == nil {
-			changed[p] = true
-			c.judgeDeleted(b)
+	bf, hf := in.Base.Files, in.Head.Files
+	for len(bf) > 0 || len(hf) > 0 {
+		switch {
+		case len(hf) == 0 || len(bf) > 0 && bf[0].Path < hf[0].Path:
+			changed[bf[0].Path] = true
+			c.judgeDeleted(bf[0])
+			bf = bf[1:]
+		case len(bf) == 0 || hf[0].Path < bf[0].Path:
+			changed[hf[0].Path] = true
+			c.judge(nil, hf[0])
+			hf = hf[1:]
+		default:
+			if !sameContent(bf[0], hf[0]) {
+				changed[hf[0].Path] = true
+				c.judge(bf[0], hf[0])
+			}
+			bf, hf = bf[1:], hf[1:]
 		}
 	}
 	// Files the layout does not admit (a .yml, a stray file) are no
@@ -69,21 +74,13 @@ func Change(in ChangeInput) []registry.Diagnostic {
 		before[d.File] = true
 	}
 	for _, d := range in.Head.Diagnostics {
-		if headDocs[d.File] == nil && !before[d.File] {
+		if !in.Head.Has(d.File) && !before[d.File] {
 			changed[d.File] = true
 		}
 	}
 	c.diags = append(c.diags, c.affectedStatic(changed)...)
 	registry.SortDiagnostics(c.diags)
 	return slices.CompactFunc(c.diags, func(a, b registry.Diagnostic) bool { return a == b })
-}
-
-func docsByPath(r *registry.Registry) map[string]*registry.Document {
-	m := make(map[string]*registry.Document, len(r.Files))
-	for _, d := range r.Files {
-		m[d.Path] = d
-	}
-	return m
 }
 
 // sameContent reports whether two versions of a file mean the same: equal

@@ -16,7 +16,7 @@ import (
 // pointing at the component.
 func dmlRule(reg *registry.Registry, opts Options) []registry.Diagnostic {
 	var ds []registry.Diagnostic
-	for _, rel := range sortedReleases(reg, opts.reports) {
+	for _, rel := range sortedReleases(reg, opts.Only) {
 		d := rel.Doc
 		phase, _ := stringAt(d, "status", "phase")
 		rank := registry.PhaseRank(phase)

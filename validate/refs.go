@@ -49,7 +49,7 @@ func changeIDRule(reg *registry.Registry, opts Options) []registry.Diagnostic {
 				append(path, strconv.Itoa(i))...))
 		}
 	}
-	for _, rel := range sortedReleases(reg, opts.includes) {
+	for _, rel := range sortedReleases(reg, opts.perFileScope()) {
 		check(rel, changeRE, "change", "changePattern", "spec", "changes")
 		check(rel, incidentRE, "incident", "incidentPattern", "status", "review", "incidents")
 	}
@@ -80,7 +80,7 @@ func referenceRule(reg *registry.Registry, opts Options) []registry.Diagnostic {
 		}
 	}
 
-	rels := sortedReleases(reg, opts.reports)
+	rels := sortedReleases(reg, opts.Only)
 	for _, rel := range rels {
 		d := rel.Doc
 		service := releaseService(d)
@@ -298,12 +298,20 @@ func allowList(svc *registry.Service) []string {
 	return names
 }
 
-// sortedReleases returns the releases of reg sorted by path, or when keep
-// is given the ones it keeps.
-func sortedReleases(reg *registry.Registry, keep ...func(path string) bool) []*registry.Release {
-	rels := make([]*registry.Release, 0, len(reg.Releases))
-	for _, rel := range reg.Releases {
-		if len(keep) == 0 || keep[0](rel.Doc.Path) {
+// sortedReleases returns the releases of reg sorted by path, or when a
+// scope is given the ones in it.
+func sortedReleases(reg *registry.Registry, scope ...map[string]bool) []*registry.Release {
+	var rels []*registry.Release
+	switch {
+	case len(scope) > 0 && scope[0] != nil:
+		for p := range scope[0] {
+			if kind, id, ok := registry.PathKind(p); ok && kind == registry.KindRelease && reg.Releases[id] != nil {
+				rels = append(rels, reg.Releases[id])
+			}
+		}
+	default:
+		rels = make([]*registry.Release, 0, len(reg.Releases))
+		for _, rel := range reg.Releases {
 			rels = append(rels, rel)
 		}
 	}

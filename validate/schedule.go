@@ -53,16 +53,20 @@ func scheduleRule(reg *registry.Registry, opts Options) []registry.Diagnostic {
 			wantService[serviceOf(id)] = true
 		}
 	}
+	var ids []string
+	for id, rel := range reg.Releases {
+		if opts.reports(rel.Doc.Path) || wantSchedule[rel.Spec.Deployment.Schedule] || wantService[serviceOf(id)] {
+			ids = append(ids, id)
+		}
+	}
+	slices.Sort(ids)
 	bySchedule := map[string][]booking{}
 	byService := map[string][]booking{}
-	for _, id := range slices.Sorted(maps.Keys(reg.Releases)) {
+	for _, id := range ids {
 		rel := reg.Releases[id]
 		reported := opts.reports(rel.Doc.Path)
-		if !reported && !wantSchedule[rel.Spec.Deployment.Schedule] && !wantService[serviceOf(id)] {
-			continue
-		}
 		w := rel.Spec.Deployment.Window
-		iv, err := registry.ParseInterval(w.Start, w.End)
+		iv, err := rel.Interval()
 		if err != nil {
 			continue
 		}

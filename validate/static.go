@@ -28,6 +28,15 @@ type Options struct {
 // files judge only these files, reading others as they need.
 func (o Options) reports(path string) bool { return o.Only == nil || o.Only[path] }
 
+// perFileScope returns the files the rules that judge one file at a time
+// look at, or nil for all.
+func (o Options) perFileScope() map[string]bool {
+	if o.PerFile != nil {
+		return o.PerFile
+	}
+	return o.Only
+}
+
 // includes reports whether a rule that judges one file at a time should
 // look at path.
 func (o Options) includes(path string) bool {

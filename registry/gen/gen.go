@@ -218,7 +218,7 @@ func (w *writer) release(s, j, i int, version, typ, phase string, start time.Tim
 		st.Review = &registry.Review{Outcome: "successful", CompletedAsPlanned: &yes, Satisfaction: 4,
 			Incidents: []string{fmt.Sprintf("INC-%d", 5000+i)}, At: at(72 * time.Hour)}
 	}
-	w.write(fmt.Sprintf("%s/%s/%s.yaml", registry.ReleasesDir, serviceName(s), version), rel)
+	w.write(fmt.Sprintf("%s/%s/%s.yaml", registry.ReleasesDir, serviceName(s), version), &rel)
 
 	// The DML entry: candidate until the release is accepted, verified
 	// after; some closed releases' entries were withdrawn later (history).
