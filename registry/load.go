@@ -447,7 +447,13 @@ func (r *Registry) ReleasesOf(service string) []*Release {
 }
 
 // Has reports whether the layout holds a document at path, parsed or not.
-func (r *Registry) Has(path string) bool {
-	_, found := slices.BinarySearchFunc(r.Files, path, func(d *Document, p string) int { return strings.Compare(d.Path, p) })
-	return found
+func (r *Registry) Has(path string) bool { return r.Doc(path) != nil }
+
+// Doc returns the document at path, parsed or not, or nil.
+func (r *Registry) Doc(path string) *Document {
+	i, found := slices.BinarySearchFunc(r.Files, path, func(d *Document, p string) int { return strings.Compare(d.Path, p) })
+	if !found {
+		return nil
+	}
+	return r.Files[i]
 }

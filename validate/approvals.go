@@ -15,8 +15,8 @@ import (
 // cert-authority and other options, unknown key types) as schema errors.
 // Whether an approval is stale is a change rule and is not checked here.
 func approvalRule(reg *registry.Registry, opts Options) []registry.Diagnostic {
-	for _, d := range reg.Files {
-		if d.Node == nil && (d.Kind == registry.KindRegistry || d.Kind == registry.KindApprovers) {
+	for _, p := range []string{registry.ConfigFile, registry.ApproversFile} {
+		if d := reg.Doc(p); d != nil && d.Node == nil {
 			// Without the registry's name or its approvers every signature
 			// would fail; the YAML error already says what to fix.
 			return nil
@@ -34,8 +34,8 @@ func approvalRule(reg *registry.Registry, opts Options) []registry.Diagnostic {
 		a   registry.Approval
 	}
 	var jobs []job
-	for _, d := range reg.Files {
-		if d.Node == nil || !opts.includes(d.Path) {
+	for _, d := range opts.perFileDocs(reg) {
+		if d.Node == nil {
 			continue
 		}
 		for i, a := range d.Approvals() {

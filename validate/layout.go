@@ -25,10 +25,7 @@ import (
 // Diagnostics point at the metadata field that disagrees with the path.
 func layoutRule(reg *registry.Registry, opts Options) []registry.Diagnostic {
 	var ds []registry.Diagnostic
-	for _, d := range reg.Files {
-		if !opts.includes(d.Path) {
-			continue
-		}
+	for _, d := range opts.perFileDocs(reg) {
 		segs := strings.Split(d.Path, "/")
 		switch d.Kind {
 		case registry.KindService, registry.KindSchedule:

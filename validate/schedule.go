@@ -47,11 +47,9 @@ func scheduleRule(reg *registry.Registry, opts Options) []registry.Diagnostic {
 	// Conflicts are judged per schedule and per service: only the groups
 	// of a release whose diagnostics are wanted need to be built.
 	wantSchedule, wantService := map[string]bool{}, map[string]bool{}
-	for id, rel := range reg.Releases {
-		if opts.reports(rel.Doc.Path) {
-			wantSchedule[rel.Spec.Deployment.Schedule] = true
-			wantService[serviceOf(id)] = true
-		}
+	for _, rel := range sortedReleases(reg, opts.Only) {
+		wantSchedule[rel.Spec.Deployment.Schedule] = true
+		wantService[serviceOf(rel.Doc.ID)] = true
 	}
 	var ids []string
 	for id, rel := range reg.Releases {

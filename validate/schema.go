@@ -62,8 +62,8 @@ func schemaRule(reg *registry.Registry, opts Options) []registry.Diagnostic {
 			Message: fmt.Sprintf("relreg's built-in schemas do not compile (%v): report this as a bug", err)}}
 	}
 	var docs []*registry.Document
-	for _, d := range reg.Files {
-		if d.Node != nil && opts.includes(d.Path) {
+	for _, d := range opts.perFileDocs(reg) {
+		if d.Node != nil {
 			docs = append(docs, d)
 		}
 	}

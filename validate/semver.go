@@ -24,21 +24,18 @@ import (
 // schema errors and are skipped.
 func semverRule(reg *registry.Registry, opts Options) []registry.Diagnostic {
 	groups := releasesByService(reg, opts.reports)
-	ds := invalidVersions(reg, opts.includes)
+	ds := invalidVersions(opts.perFileDocs(reg))
 	ds = append(ds, bumpMismatches(groups)...)
 	return append(ds, unsupportedReleases(reg, groups)...)
 }
 
 // invalidVersions reports semver/invalid.
-func invalidVersions(reg *registry.Registry, include func(path string) bool) []registry.Diagnostic {
+func invalidVersions(docs []*registry.Document) []registry.Diagnostic {
 	var ds []registry.Diagnostic
 	bad := func(d *registry.Document, what string, err error, path ...string) {
 		ds = append(ds, d.Diag("semver/invalid", fmt.Sprintf("%s: %v", what, err), path...))
 	}
-	for _, d := range reg.Files {
-		if !include(d.Path) {
-			continue
-		}
+	for _, d := range docs {
 		switch d.Kind {
 		case registry.KindRelease, registry.KindDMLEntry:
 			dir, file := d.Path[:strings.LastIndexByte(d.Path, '/')], d.Path[strings.LastIndexByte(d.Path, '/')+1:]

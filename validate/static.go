@@ -5,6 +5,7 @@ package validate
 
 import (
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/relreg/relreg/registry"
@@ -35,6 +36,23 @@ func (o Options) perFileScope() map[string]bool {
 		return o.PerFile
 	}
 	return o.Only
+}
+
+// perFileDocs returns the documents the rules that judge one file at a
+// time look at, sorted by path: the scope's, or every one.
+func (o Options) perFileDocs(reg *registry.Registry) []*registry.Document {
+	scope := o.perFileScope()
+	if scope == nil {
+		return reg.Files
+	}
+	docs := make([]*registry.Document, 0, len(scope))
+	for p := range scope {
+		if d := reg.Doc(p); d != nil {
+			docs = append(docs, d)
+		}
+	}
+	slices.SortFunc(docs, func(a, b *registry.Document) int { return strings.Compare(a.Path, b.Path) })
+	return docs
 }
 
 // includes reports whether a rule that judges one file at a time should
