@@ -78,11 +78,7 @@ func runAudit(g *globals, o *auditOptions) error {
 		}
 		since = t
 	}
-	dir, err := historyRegistryDir(g)
-	if err != nil {
-		return err
-	}
-	repo, err := registry.OpenRepo(dir, g.repoDir)
+	_, repo, err := g.openRepo(true)
 	if err != nil {
 		return err
 	}
@@ -115,17 +111,6 @@ func runAudit(g *globals, o *auditOptions) error {
 		return exitCode(exitInvalid)
 	}
 	return nil
-}
-
-// historyRegistryDir returns the registry folder for commands that read
-// git history: --registry, or the folder holding relreg.yaml, or (for a
-// checkout whose current tree has no registry) the current folder.
-func historyRegistryDir(g *globals) (string, error) {
-	dir, err := g.registryRoot()
-	if err != nil && g.registryDir == "" {
-		return ".", nil
-	}
-	return dir, err
 }
 
 func auditCommits(res *validate.AuditResult) map[string]validate.AuditCommit {

@@ -5,7 +5,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/relreg/relreg/registry"
 	"github.com/relreg/relreg/validate"
 	"github.com/relreg/relreg/validate/output"
 )
@@ -61,11 +60,7 @@ func runCheck(g *globals, o *checkOptions) error {
 	if err != nil {
 		return err
 	}
-	dir, err := g.registryRoot()
-	if err != nil {
-		return err
-	}
-	repo, err := registry.OpenRepo(dir, g.repoDir)
+	dir, repo, err := g.openRepo(false)
 	if err != nil {
 		return err
 	}
@@ -73,12 +68,5 @@ func runCheck(g *globals, o *checkOptions) error {
 	if err != nil {
 		return err
 	}
-	out := output.Result{Files: res.Files, Diagnostics: res.Diagnostics, Version: Version}
-	if err := w.Write(g.stdout, out); err != nil {
-		return err
-	}
-	if out.Errors() > 0 {
-		return exitCode(exitInvalid)
-	}
-	return nil
+	return g.writeResult(w, output.Result{Files: res.Files, Diagnostics: res.Diagnostics})
 }

@@ -53,11 +53,7 @@ func newEvidenceCmd(g *globals) *cobra.Command {
 }
 
 func runEvidence(g *globals, o *evidenceOptions, subject string) error {
-	dir, err := historyRegistryDir(g)
-	if err != nil {
-		return err
-	}
-	repo, err := registry.OpenRepo(dir, g.repoDir)
+	_, repo, err := g.openRepo(true)
 	if err != nil {
 		return err
 	}

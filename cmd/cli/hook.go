@@ -52,11 +52,7 @@ func newHookInstallCmd(g *globals) *cobra.Command {
 		Short: "Write a pre-commit hook that runs relreg check against HEAD",
 		Args:  cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
-			dir, err := g.registryRoot()
-			if err != nil {
-				return err
-			}
-			repo, err := registry.OpenRepo(dir, g.repoDir)
+			_, repo, err := g.openRepo(false)
 			if err != nil {
 				return err
 			}

@@ -70,11 +70,7 @@ func runLog(g *globals, o *logOptions, arg string) error {
 	if o.format != formatText && o.format != formatJSON {
 		return errUnknownFormat(o.format, formatText, formatJSON)
 	}
-	dir, err := g.registryRoot()
-	if err != nil {
-		return err
-	}
-	repo, err := registry.OpenRepo(dir, g.repoDir)
+	_, repo, err := g.openRepo(true)
 	if err != nil {
 		return err
 	}

@@ -12,7 +12,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/relreg/relreg/registry"
 	"github.com/relreg/relreg/validate"
 )
 
@@ -67,11 +66,7 @@ func runReport(g *globals, o *reportOptions) error {
 		}
 		opts.Since = t
 	}
-	dir, err := g.registryRoot()
-	if err != nil {
-		return err
-	}
-	repo, err := registry.OpenRepo(dir, g.repoDir)
+	_, repo, err := g.openRepo(true)
 	if err != nil {
 		return err
 	}

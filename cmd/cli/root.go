@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/relreg/relreg/registry"
+	"github.com/relreg/relreg/validate/output"
 )
 
 // Version is stamped at build time with -ldflags "-X github.com/relreg/relreg/cmd/cli.Version=...".
@@ -97,6 +98,8 @@ func newRoot(g *globals) *cobra.Command {
 		newLogCmd(g), newReportCmd(g),
 		newAuditCmd(g),
 		newEvidenceCmd(g),
+		newScheduleCmd(g),
+		newDMLCmd(g),
 	)
 	return root
 }
@@ -127,6 +130,38 @@ func (g *globals) registryRoot() (string, error) {
 		return g.registryDir, nil
 	}
 	return registry.FindRoot(".")
+}
+
+// openRepo returns the registry folder and the git repository holding it.
+// Commands that read history (history true) also work in a checkout whose
+// current files hold no registry: the registry folder is then the current
+// folder, and the history says the rest.
+func (g *globals) openRepo(history bool) (string, *registry.Repo, error) {
+	dir, err := g.registryRoot()
+	if err != nil {
+		if !history || g.registryDir != "" {
+			return "", nil, err
+		}
+		dir = "."
+	}
+	repo, err := registry.OpenRepo(dir, g.repoDir)
+	if err != nil {
+		return "", nil, err
+	}
+	return dir, repo, nil
+}
+
+// writeResult prints diagnostics to stdout and turns an error among them
+// into exit code 1.
+func (g *globals) writeResult(w output.Writer, res output.Result) error {
+	res.Version = Version
+	if err := w.Write(g.stdout, res); err != nil {
+		return err
+	}
+	if res.Errors() > 0 {
+		return exitCode(exitInvalid)
+	}
+	return nil
 }
 
 // loadRegistry loads the registry folder from disk.

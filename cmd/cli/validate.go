@@ -54,12 +54,5 @@ func runValidate(g *globals, o *validateOptions) error {
 		return err
 	}
 	ds := validate.Static(reg, validate.Options{Now: now})
-	res := output.Result{Files: len(reg.Files), Diagnostics: ds, Version: Version}
-	if err := w.Write(g.stdout, res); err != nil {
-		return err
-	}
-	if res.Errors() > 0 {
-		return exitCode(exitInvalid)
-	}
-	return nil
+	return g.writeResult(w, output.Result{Files: len(reg.Files), Diagnostics: ds})
 }
