@@ -355,6 +355,18 @@ func TestChangeRules(t *testing.T) {
 			},
 		},
 		{
+			name: "new DML entry may not start withdrawn",
+			head: func(w *world) {
+				w.set("dml/payments-api/2.0.0.yaml", strings.Replace(chgDML("2.0.0", "withdrawn"), "state: withdrawn", "state: withdrawn\n  reason: never built", 1))
+			},
+			want: []ruleAt{{"lifecycle/invalid-start", "dml/payments-api/2.0.0.yaml"}},
+		},
+		{
+			name: "new DML entry verified without approval",
+			head: func(w *world) { w.set("dml/payments-api/2.0.0.yaml", chgDML("2.0.0", "verified")) },
+			want: []ruleAt{{"approval/insufficient", "dml/payments-api/2.0.0.yaml"}},
+		},
+		{
 			name: "DML verified back to candidate",
 			base: func(w *world) { w.set(dml, chgDML("1.0.0", "verified")) },
 			head: func(w *world) { w.set(dml, chgDML("1.0.0", "candidate")) },

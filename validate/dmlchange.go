@@ -32,7 +32,7 @@ func (c *changeCtx) dml(base, head *registry.Document) {
 		case registry.StateVerified:
 			c.requireApprovals(head, registry.StepVerify, c.trust.policy.Verify, "approval/insufficient", "to check in a verified entry")
 		default:
-			c.report(head, "dml/illegal-transition", fmt.Sprintf("a new DML entry starts at candidate (or verified, with its verify approvals), not %s", to), "status", "state")
+			c.report(head, "lifecycle/invalid-start", fmt.Sprintf("a new DML entry starts at candidate (or verified, with its verify approvals), not %s: check it in as a candidate", to), "status", "state")
 		}
 		return
 	}
