@@ -427,6 +427,64 @@ func TestChangeRules(t *testing.T) {
 			want: []ruleAt{{"schedule/window-passed", rel}},
 		},
 		{
+			name: "deploying while another release of the service deploys",
+			base: func(w *world) {
+				w.set(dml, chgDML("1.0.0", "verified"))
+				w.set(rel, chgRelease("1.0.0", "accepted", window1))
+				w.set("releases/payments/1.1.0.yaml", chgRelease("1.1.0", "deploying", "{start: 2026-12-08T22:00:00Z, end: 2026-12-09T02:00:00Z}"))
+			},
+			head: func(w *world) {
+				w.set(rel, strings.Replace(w.get(rel), "phase: accepted", "phase: deploying", 1))
+				w.approve(rel, "deploy", "alice", "release-manager")
+			},
+			want: []ruleAt{{"lifecycle/gate", rel}},
+		},
+		{
+			name: "deploying before a dependency is deployed",
+			base: func(w *world) {
+				w.set(dml, chgDML("1.0.0", "verified"))
+				w.set(rel, chgRelease("1.0.0", "accepted", window1))
+				w.set("releases/payments/1.1.0.yaml", strings.Replace(chgRelease("1.1.0", "accepted", "{start: 2026-12-08T22:00:00Z, end: 2026-12-09T02:00:00Z}"), "  changes: [CHG-1]", "  changes: [CHG-1]\n  dependsOn: [payments@1.0.0]", 1))
+			},
+			head: func(w *world) {
+				const next = "releases/payments/1.1.0.yaml"
+				w.set(next, strings.Replace(w.get(next), "phase: accepted", "phase: deploying", 1))
+				w.approve(next, "deploy", "alice", "release-manager")
+			},
+			want: []ruleAt{{"lifecycle/gate", "releases/payments/1.1.0.yaml"}},
+		},
+		{
+			name: "cancelled without a reason",
+			base: func(w *world) { w.set(rel, chgRelease("1.0.0", "draft", window1)) },
+			head: func(w *world) { w.set(rel, strings.Replace(w.get(rel), "phase: draft", "phase: cancelled", 1)) },
+			want: []ruleAt{{"lifecycle/gate", rel}},
+		},
+		{
+			name: "cancelled with a reason",
+			base: func(w *world) { w.set(rel, chgRelease("1.0.0", "draft", window1)) },
+			head: func(w *world) {
+				w.set(rel, strings.Replace(w.get(rel), "phase: draft", "phase: cancelled\n  cancellation: {reason: superseded}", 1))
+			},
+		},
+		{
+			name: "rolled back without the backout time",
+			base: func(w *world) { w.set(rel, chgRelease("1.0.0", "deploying", window1)) },
+			head: func(w *world) {
+				s := strings.Replace(w.get(rel), "phase: deploying", "phase: rolled-back", 1)
+				w.set(rel, strings.Replace(s, "  backout: {executedAt: \"2026-12-01T23:00:00Z\"}\n", "", 1))
+			},
+			want: []ruleAt{{"lifecycle/gate", rel}},
+		},
+		{
+			name: "closed without a review",
+			base: func(w *world) { w.set(rel, chgRelease("1.0.0", "deployed", window1)) },
+			head: func(w *world) {
+				s := strings.Replace(w.get(rel), "phase: deployed", "phase: closed", 1)
+				w.set(rel, strings.Replace(s, "  review: {outcome: successful}\n", "", 1))
+			},
+			want: []ruleAt{{"lifecycle/gate", rel}},
+		},
+		{
 			name: "deployed without verification",
 			base: func(w *world) { w.set(rel, chgRelease("1.0.0", "deploying", window1)) },
 			head: func(w *world) {
