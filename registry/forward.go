@@ -94,6 +94,10 @@ type ScheduledWindow struct {
 	End         time.Time `json:"end"`
 	// Recurrence describes a weekly window, "Thu 22:00–02:00 Europe/Berlin".
 	Recurrence string `json:"recurrence,omitempty"`
+	// FrozenBy names the schedule's freezes that overlap the window, in
+	// file order; never null. Only the release types they allow may be
+	// deployed in it.
+	FrozenBy []string `json:"frozenBy"`
 }
 
 // ScheduleSummary describes a schedule, so that a schedule without windows
@@ -159,19 +163,27 @@ func Forward(reg *Registry, period Interval) (*ForwardSchedule, error) {
 		f.Freezes = append(f.Freezes, freezes...)
 
 		var windows []ScheduledWindow
+		add := func(slot Slot, kind, recurrence string, o Interval) {
+			frozen := []string{}
+			for _, fr := range cal.Freezes {
+				if fr.Overlaps(o) {
+					frozen = append(frozen, fr.Name)
+				}
+			}
+			windows = append(windows, ScheduledWindow{
+				Schedule: name, Environment: env, Name: slot.Name, Kind: kind,
+				Start: o.Start.UTC(), End: o.End.UTC(), Recurrence: recurrence, FrozenBy: frozen,
+			})
+		}
 		for _, slot := range cal.Windows {
-			w := ScheduledWindow{Schedule: name, Environment: env, Name: slot.Name}
 			if slot.Weekly == nil {
 				if slot.Fixed.Overlaps(period) {
-					w.Kind, w.Start, w.End = WindowFixed, slot.Fixed.Start.UTC(), slot.Fixed.End.UTC()
-					windows = append(windows, w)
+					add(slot, WindowFixed, "", slot.Fixed)
 				}
 				continue
 			}
-			w.Kind, w.Recurrence = WindowWeekly, slot.Weekly.String()
 			for _, o := range slot.Weekly.Occurrences(period) {
-				w.Start, w.End = o.Start.UTC(), o.End.UTC()
-				windows = append(windows, w)
+				add(slot, WindowWeekly, slot.Weekly.String(), o)
 			}
 		}
 		// Stable: two windows of one span keep file order.

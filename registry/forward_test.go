@@ -108,7 +108,7 @@ func TestForwardReleases(t *testing.T) {
 		{id: "web@2.3.0", phase: "planned", start: "2026-12-11T00:00:00Z", end: "2026-12-11T01:00:00Z", schedule: "staging"},
 		{id: "web@2.4.0", phase: "planned", start: "2026-12-12T00:00:00Z", end: "2026-12-12T01:00:00Z", schedule: "nowhere"},
 		{id: "web@2.5.0", phase: "planned", start: "2026-12-13T05:00:00Z", end: "2026-12-13T01:00:00Z"}, // backwards
-		{id: "web@2.6.0", phase: "planned", start: "next week", end: "2026-12-13T01:00:00Z"},           // does not parse
+		{id: "web@2.6.0", phase: "planned", start: "next week", end: "2026-12-13T01:00:00Z"},            // does not parse
 	}
 	reg := forwardRegistry(t, map[string]string{"production": forwardProduction, "staging": forwardStaging}, releases)
 
@@ -214,7 +214,13 @@ func TestForwardEmptyPeriod(t *testing.T) {
 func windowSpans(ws []ScheduledWindow) []string {
 	out := []string{}
 	for _, w := range ws {
-		out = append(out, w.Schedule+"/"+w.Name+" "+Interval{w.Start, w.End}.String())
+		s := w.Schedule + "/" + w.Name + " " + Interval{w.Start, w.End}.String()
+		if w.FrozenBy == nil {
+			s += " frozenBy=nil"
+		} else if len(w.FrozenBy) > 0 {
+			s += " frozenBy=" + strings.Join(w.FrozenBy, ",")
+		}
+		out = append(out, s)
 	}
 	return out
 }
@@ -280,6 +286,22 @@ func TestForwardWindows(t *testing.T) {
 			name: "an occurrence starting at the period's end is out",
 			from: "2026-10-15T00:00:00Z", to: "2026-10-15T20:00:00Z",
 			want: []string{},
+		},
+		{
+			name: "windows in freezes name them",
+			from: "2026-11-26T00:00:00Z", to: "2026-12-25T00:00:00Z",
+			want: []string{
+				"production/thursday-night 2026-11-26T21:00:00Z–2026-11-27T01:00:00Z frozenBy=audit",
+				"production/thursday-night 2026-12-03T21:00:00Z–2026-12-04T01:00:00Z",
+				"production/december-special 2026-12-10T20:00:00Z–2026-12-11T04:00:00Z",
+				"production/thursday-night 2026-12-10T21:00:00Z–2026-12-11T01:00:00Z",
+				"production/thursday-night 2026-12-17T21:00:00Z–2026-12-18T01:00:00Z",
+				"production/thursday-night 2026-12-24T21:00:00Z–2026-12-25T01:00:00Z frozenBy=year-end",
+				"weekend/saturday-night 2026-11-28T21:00:00Z–2026-11-29T05:00:00Z",
+				"weekend/saturday-night 2026-12-05T21:00:00Z–2026-12-06T05:00:00Z",
+				"weekend/saturday-night 2026-12-12T21:00:00Z–2026-12-13T05:00:00Z",
+				"weekend/saturday-night 2026-12-19T21:00:00Z–2026-12-20T05:00:00Z",
+			},
 		},
 		{
 			name: "fixed windows, and weekly ones by start",
