@@ -145,15 +145,15 @@ func NewDML(reg *Registry, opts NewDMLOptions) (rel string, data []byte, warning
 	return rel, data, warnings, nil
 }
 
-const dmlHeader = `# DML entry %[1]s: its artifacts with the SHA-256 digests and sizes that
-# relreg new dml computed from the files. spec never changes once merged:
-# publish a new version to change an artifact.
+const dmlHeader = `# DML entry %[1]s: its artifacts, with the SHA-256 digests and
+# sizes relreg new dml computed from the files. spec never changes once
+# merged: publish a new version to change an artifact.
 #
-# To verify it, check the files against this entry (relreg dml verify FILE...),
+# To verify it: check the files against it (relreg dml verify FILE...),
 # have the registry's verify approvers sign it
 #   relreg approve %[2]s --step verify --as ID --role ROLE --key FILE
 # and set status.state: verified in the same change. To withdraw it, set
-# status.state: withdrawn with a status.reason.
+# status.state: withdrawn and say why in status.reason.
 `
 
 const dmlNoSource = `#

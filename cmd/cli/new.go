@@ -23,6 +23,7 @@ func newNewCmd(g *globals) *cobra.Command {
 		},
 	}
 	c.AddCommand(newNewReleaseCmd(g))
+	c.AddCommand(newNewDMLCmd(g))
 	return c
 }
 
@@ -90,6 +91,70 @@ func runNewRelease(g *globals, o *registry.NewReleaseOptions) error {
 	rel, data, err := registry.NewRelease(reg, *o)
 	if err != nil {
 		return err
+	}
+	p := filepath.Join(dir, filepath.FromSlash(rel))
+	if err := registry.CreateFile(p, data); err != nil {
+		return err
+	}
+	fmt.Fprintf(g.stdout, "wrote %s\n", p)
+	return nil
+}
+
+const newDMLLong = `Write dml/COMPONENT/VERSION.yaml: a new DML entry at state candidate, with
+one artifact per FILE. Each artifact is named after the file's base name and
+records the file's SHA-256 digest and size, computed by reading the file as a
+stream (artifacts may be gigabytes). With --uri-prefix, each artifact's uri is
+the prefix, a slash and the name.
+
+COMPONENT is a name, VERSION strict SemVer. A warning is printed when no
+service may name the component in its releases (every service has a
+components allow-list and none lists it).
+
+relreg new dml never overwrites an existing entry: an entry's spec never
+changes once merged. Check the files with 'relreg dml verify', sign the
+verify approvals, and set status.state: verified to release it.`
+
+const newDMLExample = `  relreg new dml payments-api 2.4.0 dist/payments-api_2.4.0_linux_amd64.tar.gz \
+      dist/payments-api_2.4.0.spdx.json \
+      --uri-prefix https://artifacts.example.com/payments-api/2.4.0 \
+      --source-repository https://git.example.com/payments/api \
+      --source-revision "$(git rev-parse HEAD)"`
+
+func newNewDMLCmd(g *globals) *cobra.Command {
+	o := &registry.NewDMLOptions{}
+	c := &cobra.Command{
+		Use:     "dml COMPONENT VERSION FILE...",
+		Short:   "Scaffold a candidate DML entry from artifact files",
+		Long:    newDMLLong,
+		Example: newDMLExample,
+		Args:    cobra.MinimumNArgs(3),
+		RunE: func(c *cobra.Command, args []string) error {
+			o.Component, o.Version, o.Files = args[0], args[1], args[2:]
+			return runNewDML(g, o)
+		},
+	}
+	f := c.Flags()
+	f.StringVar(&o.URIPrefix, "uri-prefix", "", "the URL of the folder the artifacts are published in; each uri is URL/NAME")
+	f.StringVar(&o.SourceRepository, "source-repository", "", "the URL of the repository the artifacts were built from")
+	f.StringVar(&o.SourceRevision, "source-revision", "", "the 40-hex commit the artifacts were built from")
+	return c
+}
+
+func runNewDML(g *globals, o *registry.NewDMLOptions) error {
+	dir, err := g.registryRoot()
+	if err != nil {
+		return err
+	}
+	reg, err := g.loadRegistry()
+	if err != nil {
+		return err
+	}
+	rel, data, warnings, err := registry.NewDML(reg, *o)
+	if err != nil {
+		return err
+	}
+	for _, w := range warnings {
+		fmt.Fprintf(g.stderr, "relreg: warning: %s\n", w)
 	}
 	p := filepath.Join(dir, filepath.FromSlash(rel))
 	if err := registry.CreateFile(p, data); err != nil {
