@@ -19,8 +19,18 @@ import (
 // DefaultForwardPeriod is how far ahead the forward schedule looks by default.
 const DefaultForwardPeriod = 90 * 24 * time.Hour
 
-// ErrEmptyPeriod is returned for a period whose start is not before its end.
-var ErrEmptyPeriod = errors.New("the period is empty: --from must be before --to")
+// MaxForwardPeriod is the longest period a forward schedule covers: weekly
+// windows are expanded one occurrence at a time, and ten years of them is
+// more than anyone reads.
+const MaxForwardPeriod = 3653 * 24 * time.Hour
+
+// Errors of Forward.
+var (
+	// ErrEmptyPeriod is returned for a period whose start is not before its end.
+	ErrEmptyPeriod = errors.New("the period is empty: --from must be before --to")
+	// ErrLongPeriod is returned for a period longer than MaxForwardPeriod.
+	ErrLongPeriod = errors.New("the period is longer than ten years: narrow --from and --to")
+)
 
 // ForwardSchedule is the forward schedule of change of [From, To). Every
 // time is in UTC.
@@ -124,6 +134,9 @@ type ScheduleSummary struct {
 func Forward(reg *Registry, period Interval) (*ForwardSchedule, error) {
 	if period.Empty() {
 		return nil, ErrEmptyPeriod
+	}
+	if period.End.Sub(period.Start) > MaxForwardPeriod {
+		return nil, ErrLongPeriod
 	}
 	period = Interval{Start: period.Start.UTC(), End: period.End.UTC()}
 	f := &ForwardSchedule{

@@ -195,16 +195,21 @@ func TestForwardReleases(t *testing.T) {
 	})
 }
 
-func TestForwardEmptyPeriod(t *testing.T) {
-	reg := forwardRegistry(t, nil, nil)
-	for _, tt := range []struct{ name, from, to string }{
-		{name: "from equals to", from: "2026-12-01T00:00:00Z", to: "2026-12-01T00:00:00Z"},
-		{name: "from after to", from: "2026-12-02T00:00:00Z", to: "2026-12-01T00:00:00Z"},
+func TestForwardBadPeriod(t *testing.T) {
+	reg := forwardRegistry(t, map[string]string{"staging": forwardStaging}, nil)
+	for _, tt := range []struct {
+		name, from, to string
+		want           error
+	}{
+		{name: "from equals to", from: "2026-12-01T00:00:00Z", to: "2026-12-01T00:00:00Z", want: ErrEmptyPeriod},
+		{name: "from after to", from: "2026-12-02T00:00:00Z", to: "2026-12-01T00:00:00Z", want: ErrEmptyPeriod},
+		{name: "longer than ten years", from: "0001-01-01T00:00:00Z", to: "9999-12-31T23:59:59Z", want: ErrLongPeriod},
+		{name: "ten years", from: "2026-01-01T00:00:00Z", to: "2036-01-01T00:00:00Z", want: nil},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := Forward(reg, mustInterval(t, tt.from, tt.to))
-			if !errors.Is(err, ErrEmptyPeriod) {
-				t.Errorf("Forward() error = %v, want %v", err, ErrEmptyPeriod)
+			if !errors.Is(err, tt.want) {
+				t.Errorf("Forward() error = %v, want %v", err, tt.want)
 			}
 		})
 	}
