@@ -20,8 +20,8 @@ overlaps it and that is not cancelled, sorted by window start, then per
 schedule the freezes that overlap the period and the deployment windows
 open in it (weekly windows expanded in the schedule's timezone).
 
-The period defaults to --now (default: the current time) and 90 days after
---from. Times are RFC 3339.
+--from defaults to --now (default: the current time), --to to 90 days after
+--from; the period may be at most ten years long. Times are RFC 3339.
 
 Formats: text (tables, times in UTC), json (one document, described in
 registry/SCHEDULE.md), ics (an RFC 5545 iCalendar with one event per
