@@ -55,15 +55,6 @@ func (o Options) perFileDocs(reg *registry.Registry) []*registry.Document {
 	return docs
 }
 
-// includes reports whether a rule that judges one file at a time should
-// look at path.
-func (o Options) includes(path string) bool {
-	if o.PerFile != nil {
-		return o.PerFile[path]
-	}
-	return o.Only == nil || o.Only[path]
-}
-
 // A staticRule inspects a whole registry and returns what it finds.
 type staticRule func(reg *registry.Registry, opts Options) []registry.Diagnostic
 

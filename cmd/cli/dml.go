@@ -23,7 +23,7 @@ func newDMLCmd(g *globals) *cobra.Command {
 		Long:  dmlLong,
 		Args:  cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
-			return fmt.Errorf("name what to do: %s verify FILE...", c.CommandPath())
+			return fmt.Errorf("name what to do: %s verify FILE", c.CommandPath())
 		},
 	}
 	c.AddCommand(newDMLVerifyCmd(g))

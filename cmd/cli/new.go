@@ -19,7 +19,7 @@ func newNewCmd(g *globals) *cobra.Command {
 		Long:  newLong,
 		Args:  cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
-			return fmt.Errorf("name what to create: %[1]s release SERVICE [VERSION], or %[1]s dml COMPONENT VERSION FILE...", c.CommandPath())
+			return fmt.Errorf("name what to create: %[1]s release SERVICE [VERSION], or %[1]s dml COMPONENT VERSION FILE", c.CommandPath())
 		},
 	}
 	c.AddCommand(newNewReleaseCmd(g))
