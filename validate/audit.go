@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 	"time"
 
@@ -286,7 +287,7 @@ func (a *auditor) authors(parent, c *object.Commit, changes []registry.FileChang
 	add := func(files []string, email string) {
 		email = strings.ToLower(email)
 		for _, f := range files {
-			if !contains(out[f], email) {
+			if !slices.Contains(out[f], email) {
 				out[f] = append(out[f], email)
 			}
 		}

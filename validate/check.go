@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"reflect"
+	"slices"
 	"strings"
 	"time"
 
@@ -165,7 +166,7 @@ func Authors(repo *registry.Repo, base, head *object.Commit, cache *registry.Par
 		}
 		email := strings.ToLower(c.Author.Email)
 		for _, f := range files {
-			if !contains(out[f], email) {
+			if !slices.Contains(out[f], email) {
 				out[f] = append(out[f], email)
 			}
 		}

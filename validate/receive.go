@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 
@@ -79,7 +80,7 @@ func Receive(repo *registry.Repo, updates []RefUpdate, opts ReceiveOptions) ([]R
 	for _, u := range updates {
 		res := RefResult{Update: u}
 		branch, isBranch := strings.CutPrefix(u.Ref, "refs/heads/")
-		if !isBranch || !contains(opts.Protected, branch) {
+		if !isBranch || !slices.Contains(opts.Protected, branch) {
 			out = append(out, res)
 			continue
 		}
@@ -145,13 +146,4 @@ func staticAt(repo *registry.Repo, rev string, now time.Time, cache *registry.Pa
 		return nil, err
 	}
 	return Static(reg, Options{Now: now}), nil
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
