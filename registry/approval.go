@@ -79,37 +79,58 @@ func ParseSubject(s string) (kind, id string, ok bool) {
 	return "", "", false
 }
 
-// ResolveSubject finds the document a SUBJECT argument names, as the command
-// line accepts it: a file path relative to the registry
+// SubjectPath returns the registry path a SUBJECT argument names, as the
+// command line accepts it: a file path relative to the registry
 // ("releases/payments/2.4.0.yaml"), "service@version" for a release, or a
 // subject string ("release/payments@2.4.0", "dml/payments-api@2.4.0",
-// "schedule/production", "registry", "approvers").
-func ResolveSubject(reg *Registry, arg string) (*Document, error) {
+// "schedule/production", "service/payments", "registry", "approvers"). It
+// reads no registry, so it also names documents that no longer exist.
+func SubjectPath(arg string) (string, error) {
 	if arg == "" {
-		return nil, fmt.Errorf("%w: the subject is empty: name a file, service@version or a subject string", ErrUnknownSubject)
+		return "", fmt.Errorf("%w: the subject is empty: name a file, service@version or a subject string", ErrUnknownSubject)
 	}
 	if strings.HasSuffix(arg, ".yaml") {
 		p := path.Clean(strings.TrimPrefix(strings.ReplaceAll(arg, "\\", "/"), "./"))
-		for _, d := range reg.Files {
-			if d.Path == p {
-				return parsedDoc(d)
-			}
+		if _, _, ok := PathKind(p); !ok {
+			return "", fmt.Errorf("%w: %s is not a registry file path (paths are relative to the registry folder)", ErrUnknownSubject, arg)
 		}
-		return nil, fmt.Errorf("%w: no registry file %s (paths are relative to the registry folder)", ErrUnknownSubject, arg)
+		return p, nil
 	}
 	kind, id, ok := ParseSubject(arg)
 	if !ok && strings.Count(arg, "@") == 1 && !strings.Contains(arg, "/") {
 		kind, id, ok = KindRelease, arg, true
 	}
 	if !ok {
-		return nil, fmt.Errorf("%w %q: name a file (releases/payments/2.4.0.yaml), a release (payments@2.4.0) or a subject (release/payments@2.4.0, dml/payments-api@2.4.0, schedule/production, registry, approvers)", ErrUnknownSubject, arg)
+		return "", fmt.Errorf("%w %q: name a file (releases/payments/2.4.0.yaml), a release (payments@2.4.0) or a subject (release/payments@2.4.0, dml/payments-api@2.4.0, schedule/production, registry, approvers)", ErrUnknownSubject, arg)
 	}
-	for _, d := range reg.Files {
-		if d.Kind == kind && d.ID == id {
-			return parsedDoc(d)
-		}
+	name, version, _ := strings.Cut(id, "@")
+	switch kind {
+	case KindRegistry:
+		return ConfigFile, nil
+	case KindApprovers:
+		return ApproversFile, nil
+	case KindService:
+		return ServicesDir + "/" + id + ".yaml", nil
+	case KindSchedule:
+		return SchedulesDir + "/" + id + ".yaml", nil
+	case KindRelease:
+		return ReleasesDir + "/" + name + "/" + version + ".yaml", nil
 	}
-	return nil, fmt.Errorf("%w %q: the registry has no such %s", ErrUnknownSubject, arg, strings.ToLower(kind))
+	return DMLDir + "/" + name + "/" + version + ".yaml", nil
+}
+
+// ResolveSubject finds the document a SUBJECT argument (see SubjectPath)
+// names in a registry.
+func ResolveSubject(reg *Registry, arg string) (*Document, error) {
+	p, err := SubjectPath(arg)
+	if err != nil {
+		return nil, err
+	}
+	d := reg.Doc(p)
+	if d == nil {
+		return nil, fmt.Errorf("%w %q: the registry has no %s", ErrUnknownSubject, arg, p)
+	}
+	return parsedDoc(d)
 }
 
 func parsedDoc(d *Document) (*Document, error) {

@@ -2,9 +2,6 @@ package validate
 
 import (
 	"encoding/json"
-	"errors"
-	"fmt"
-	"path"
 	"reflect"
 	"slices"
 	"sort"
@@ -366,45 +363,6 @@ func (b *timelineBuilder) file(info *CommitInfo, ch registry.FileChange, kind, i
 		h.Events = append(h.Events, e)
 	}
 	return nil
-}
-
-// ErrBadSubject is returned by SubjectPath for an argument that names no
-// registry file.
-var ErrBadSubject = errors.New("not a subject")
-
-// SubjectPath returns the registry path a SUBJECT argument names, without
-// reading the registry: a path, service@version or a subject string. It
-// finds subjects that no longer exist, such as a deleted release.
-func SubjectPath(arg string) (string, error) {
-	if strings.HasSuffix(arg, ".yaml") {
-		p := path.Clean(strings.TrimPrefix(strings.ReplaceAll(arg, "\\", "/"), "./"))
-		if _, _, ok := registry.PathKind(p); ok {
-			return p, nil
-		}
-		return "", fmt.Errorf("%w: %s is not a registry file path", ErrBadSubject, arg)
-	}
-	kind, id, ok := registry.ParseSubject(arg)
-	if !ok && strings.Count(arg, "@") == 1 && !strings.Contains(arg, "/") {
-		kind, id, ok = registry.KindRelease, arg, true
-	}
-	if !ok {
-		return "", fmt.Errorf("%w: %q", ErrBadSubject, arg)
-	}
-	name, version, _ := strings.Cut(id, "@")
-	switch kind {
-	case registry.KindRegistry:
-		return registry.ConfigFile, nil
-	case registry.KindApprovers:
-		return registry.ApproversFile, nil
-	case registry.KindService:
-		return registry.ServicesDir + "/" + id + ".yaml", nil
-	case registry.KindSchedule:
-		return registry.SchedulesDir + "/" + id + ".yaml", nil
-	case registry.KindRelease:
-		return registry.ReleasesDir + "/" + name + "/" + version + ".yaml", nil
-	default: // registry.KindDMLEntry
-		return registry.DMLDir + "/" + name + "/" + version + ".yaml", nil
-	}
 }
 
 // lifecycleState returns a release's phase or a DML entry's state.

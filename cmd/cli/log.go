@@ -78,7 +78,7 @@ func runLog(g *globals, o *logOptions, arg string) error {
 	if err != nil {
 		return err
 	}
-	path, err := subjectAt(repo, tip.Hash.String(), arg)
+	path, err := registry.SubjectPath(arg)
 	if err != nil {
 		return err
 	}
@@ -95,32 +95,6 @@ func runLog(g *globals, o *logOptions, arg string) error {
 	}
 	writeLogText(g.stdout, h)
 	return nil
-}
-
-// subjectAt returns the registry path SUBJECT names at a commit: through
-// registry.ResolveSubject when the document exists there, else from the
-// argument alone, so a deleted document is still found.
-func subjectAt(repo *registry.Repo, rev, arg string) (string, error) {
-	var resolveErr error
-	if c, err := repo.Resolve(rev); err == nil {
-		if fsys, err := repo.FS(c); err == nil {
-			if reg, err := registry.Load(fsys, registry.Options{}); err == nil {
-				doc, err := registry.ResolveSubject(reg, arg)
-				if err == nil {
-					return doc.Path, nil
-				}
-				resolveErr = err
-			}
-		}
-	}
-	path, err := validate.SubjectPath(arg)
-	if err != nil {
-		if resolveErr != nil {
-			return "", resolveErr
-		}
-		return "", fmt.Errorf("%w %q: name a file (releases/payments/2.4.0.yaml), a release (payments@2.4.0) or a subject (release/payments@2.4.0, dml/payments-api@2.4.0, schedule/production, registry, approvers)", registry.ErrUnknownSubject, arg)
-	}
-	return path, nil
 }
 
 // logDocument is the JSON form of relreg log.

@@ -124,7 +124,7 @@ func Build(repo *registry.Repo, opts Options) (*Bundle, error) {
 	if opts.Cache == nil {
 		opts.Cache = registry.NewParseCache()
 	}
-	path, err := subjectPath(opts.Subject)
+	path, err := registry.SubjectPath(opts.Subject)
 	if err != nil {
 		return nil, err
 	}
@@ -381,38 +381,6 @@ func (b *Bundle) Sum() (string, error) {
 	}
 	sum := sha256.Sum256(canon)
 	return hex.EncodeToString(sum[:]), nil
-}
-
-// subjectPath returns the registry path a SUBJECT argument names.
-func subjectPath(arg string) (string, error) {
-	if strings.HasSuffix(arg, ".yaml") {
-		p := strings.TrimPrefix(strings.ReplaceAll(arg, "\\", "/"), "./")
-		if kind, _ := pathKind(p); kind != "" {
-			return p, nil
-		}
-		return "", fmt.Errorf("%w: %s is not a registry file path", registry.ErrUnknownSubject, arg)
-	}
-	kind, id, ok := registry.ParseSubject(arg)
-	if !ok && strings.Count(arg, "@") == 1 && !strings.Contains(arg, "/") {
-		kind, id, ok = registry.KindRelease, arg, true
-	}
-	if !ok {
-		return "", fmt.Errorf("%w %q: name a file, service@version or a subject string such as dml/payments-api@2.4.0", registry.ErrUnknownSubject, arg)
-	}
-	name, version, _ := strings.Cut(id, "@")
-	switch kind {
-	case registry.KindRegistry:
-		return registry.ConfigFile, nil
-	case registry.KindApprovers:
-		return registry.ApproversFile, nil
-	case registry.KindService:
-		return registry.ServicesDir + "/" + id + ".yaml", nil
-	case registry.KindSchedule:
-		return registry.SchedulesDir + "/" + id + ".yaml", nil
-	case registry.KindRelease:
-		return registry.ReleasesDir + "/" + name + "/" + version + ".yaml", nil
-	}
-	return registry.DMLDir + "/" + name + "/" + version + ".yaml", nil
 }
 
 // pathKind returns the kind and identity the layout gives a path, or ""
