@@ -32,6 +32,23 @@ func (r *Repo) FirstParents(tip *object.Commit) ([]*object.Commit, error) {
 	return out, nil
 }
 
+// History resolves ref ("HEAD" when empty) and returns its commit and its
+// first-parent history, oldest first.
+func (r *Repo) History(ref string) (*object.Commit, []*object.Commit, error) {
+	if ref == "" {
+		ref = "HEAD"
+	}
+	tip, err := r.Resolve(ref)
+	if err != nil {
+		return nil, nil, err
+	}
+	commits, err := r.FirstParents(tip)
+	if err != nil {
+		return nil, nil, err
+	}
+	return tip, commits, nil
+}
+
 // FileChange is a registry file that differs between two commits.
 type FileChange struct {
 	Path     string // relative to the registry

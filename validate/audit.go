@@ -115,17 +115,10 @@ var ErrNoTrustRoot = errors.New("no commit in this history introduces relreg.yam
 // the check time. One registry is kept in memory and advanced commit by
 // commit with only the files each commit changed; blobs are parsed once.
 func Audit(repo *registry.Repo, opts AuditOptions) (*AuditResult, error) {
-	if opts.Ref == "" {
-		opts.Ref = "HEAD"
-	}
 	if opts.Cache == nil {
 		opts.Cache = registry.NewParseCache()
 	}
-	tip, err := repo.Resolve(opts.Ref)
-	if err != nil {
-		return nil, err
-	}
-	commits, err := repo.FirstParents(tip)
+	tip, commits, err := repo.History(opts.Ref)
 	if err != nil {
 		return nil, err
 	}

@@ -141,17 +141,10 @@ type TimelineOptions struct {
 // parent. Only changed files are parsed, each blob once (through the parse
 // cache), so the cost follows the size of the changes, not of the registry.
 func BuildTimeline(repo *registry.Repo, opts TimelineOptions) (*Timeline, error) {
-	if opts.Ref == "" {
-		opts.Ref = "HEAD"
-	}
 	if opts.Cache == nil {
 		opts.Cache = registry.NewParseCache()
 	}
-	tip, err := repo.Resolve(opts.Ref)
-	if err != nil {
-		return nil, err
-	}
-	commits, err := repo.FirstParents(tip)
+	tip, commits, err := repo.History(opts.Ref)
 	if err != nil {
 		return nil, err
 	}

@@ -118,9 +118,6 @@ var ErrNoHistory = errors.New("no commit of this history changed the subject")
 // Build reads the first-parent history of opts.Ref and returns the
 // evidence bundle of opts.Subject, sealed with its SHA-256.
 func Build(repo *registry.Repo, opts Options) (*Bundle, error) {
-	if opts.Ref == "" {
-		opts.Ref = "HEAD"
-	}
 	if opts.Cache == nil {
 		opts.Cache = registry.NewParseCache()
 	}
@@ -128,11 +125,7 @@ func Build(repo *registry.Repo, opts Options) (*Bundle, error) {
 	if err != nil {
 		return nil, err
 	}
-	tip, err := repo.Resolve(opts.Ref)
-	if err != nil {
-		return nil, err
-	}
-	commits, err := repo.FirstParents(tip)
+	tip, commits, err := repo.History(opts.Ref)
 	if err != nil {
 		return nil, err
 	}
