@@ -68,5 +68,5 @@ func runCheck(g *globals, o *checkOptions) error {
 	if err != nil {
 		return err
 	}
-	return g.writeResult(w, output.Result{Files: res.Files, Diagnostics: res.Diagnostics})
+	return g.writeResult(w, output.Result{Files: res.Files, Diagnostics: res.Diagnostics, RepoPrefix: repo.Prefix})
 }

@@ -141,7 +141,7 @@ func newHookPreReceiveCmd(g *globals) *cobra.Command {
 					fmt.Fprintf(g.stdout, "relreg: %s: refused: %s\n", r.Update.Ref, r.Refused)
 				case !r.OK():
 					fmt.Fprintf(g.stdout, "relreg: %s: refused: the change breaks the registry's rules:\n", r.Update.Ref)
-					if err := w.Write(g.stdout, output.Result{Diagnostics: r.Diagnostics, Version: Version}); err != nil {
+					if err := w.Write(g.stdout, output.Result{Diagnostics: r.Diagnostics, Version: Version, RepoPrefix: repo.Prefix}); err != nil {
 						return err
 					}
 				default:

@@ -5,6 +5,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/relreg/relreg/registry"
 	"github.com/relreg/relreg/validate"
 	"github.com/relreg/relreg/validate/output"
 )
@@ -54,5 +55,14 @@ func runValidate(g *globals, o *validateOptions) error {
 		return err
 	}
 	ds := validate.Static(reg, validate.Options{Now: now})
-	return g.writeResult(w, output.Result{Files: len(reg.Files), Diagnostics: ds})
+	res := output.Result{Files: len(reg.Files), Diagnostics: ds}
+	if o.format == output.SARIF {
+		// SARIF paths are relative to the repository, when there is one.
+		if dir, err := g.registryRoot(); err == nil {
+			if repo, err := registry.OpenRepo(dir, g.repoDir); err == nil {
+				res.RepoPrefix = repo.Prefix
+			}
+		}
+	}
+	return g.writeResult(w, res)
 }

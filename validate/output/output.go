@@ -30,6 +30,10 @@ type Result struct {
 	// Version is relreg's version, reported as SARIF's tool.driver.version;
 	// empty leaves it out.
 	Version string
+	// RepoPrefix is the registry folder relative to its git repository's
+	// root ("" at the root). SARIF locations are relative to the
+	// repository, so that code scanning annotates the right files.
+	RepoPrefix string
 }
 
 // Errors counts the diagnostics of severity error.

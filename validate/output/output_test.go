@@ -301,3 +301,31 @@ func TestJUnitEscapesCDATAEnd(t *testing.T) {
 		t.Errorf("failure = %+v, want the message %q in text and message", f, msg)
 	}
 }
+
+// SARIF locations are relative to the repository: a registry in a subfolder
+// prefixes its paths so code scanning annotates the right files.
+func TestSARIFRepoPrefix(t *testing.T) {
+	tests := []struct {
+		prefix, want string
+	}{
+		{"", "releases/payments/2.4.0.yaml"},
+		{"registry", "registry/releases/payments/2.4.0.yaml"},
+		{"ops/registry/", "ops/registry/releases/payments/2.4.0.yaml"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.prefix, func(t *testing.T) {
+			res := Result{RepoPrefix: tt.prefix, Diagnostics: []registry.Diagnostic{{Rule: "schema", Severity: registry.SeverityError, File: "releases/payments/2.4.0.yaml", Line: 3, Column: 1, Message: "m"}}}
+			var buf bytes.Buffer
+			if err := (sarifWriter{}).Write(&buf, res); err != nil {
+				t.Fatal(err)
+			}
+			var log sarifLog
+			if err := json.Unmarshal(buf.Bytes(), &log); err != nil {
+				t.Fatal(err)
+			}
+			if got := log.Runs[0].Results[0].Locations[0].PhysicalLocation.ArtifactLocation.URI; got != tt.want {
+				t.Errorf("uri = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"io"
 	"slices"
+	"strings"
 
 	"github.com/relreg/relreg/registry"
 )
@@ -163,7 +164,11 @@ func (sarifWriter) Write(w io.Writer, r Result) error {
 			res.Message.Text = d.Message + " (commit " + d.Commit + ")"
 		}
 		if d.File != "" {
-			loc := sarifLocation{PhysicalLocation: sarifPhysical{ArtifactLocation: sarifArtifact{URI: d.File}}}
+			uri := d.File
+			if r.RepoPrefix != "" {
+				uri = strings.TrimSuffix(r.RepoPrefix, "/") + "/" + d.File
+			}
+			loc := sarifLocation{PhysicalLocation: sarifPhysical{ArtifactLocation: sarifArtifact{URI: uri}}}
 			if d.Line > 0 {
 				loc.PhysicalLocation.Region = &sarifRegion{StartLine: d.Line, StartColumn: d.Column}
 			}
