@@ -3,6 +3,7 @@ package registry
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -73,14 +74,21 @@ func NewKeyring(doc *ApproversDoc) *Keyring {
 	if doc == nil {
 		return kr
 	}
+	owners := map[string][]string{} // fingerprint -> approvers listing it
 	for i := range doc.Spec.Approvers {
 		a := &doc.Spec.Approvers[i]
 		if a.ID == "" {
 			continue
 		}
-		if _, dup := kr.approvers[a.ID]; !dup {
-			kr.approvers[a.ID] = a
+		if first, dup := kr.approvers[a.ID]; dup {
+			// A second entry must not lend its keys or roles to the first:
+			// one person's key would sign as another.
+			kr.Diagnostics = append(kr.Diagnostics, doc.Doc.Diag("schema",
+				fmt.Sprintf("approver id %s is listed twice (first as %s): ids are unique; give each person one entry", a.ID, first.Name),
+				"spec", "approvers", strconv.Itoa(i), "id"))
+			continue
 		}
+		kr.approvers[a.ID] = a
 		for j, k := range a.Keys {
 			path := []string{"spec", "approvers", strconv.Itoa(i), "keys", strconv.Itoa(j)}
 			ak, field, err := parseApproverKey(a.ID, j, k)
@@ -88,14 +96,35 @@ func NewKeyring(doc *ApproversDoc) *Keyring {
 				kr.Diagnostics = append(kr.Diagnostics, doc.Doc.Diag("schema", fmt.Sprintf("key %d of approver %s: %v", j+1, a.ID, err), append(path, field)...))
 				continue
 			}
+			if !slices.Contains(owners[ak.Fingerprint], a.ID) {
+				owners[ak.Fingerprint] = append(owners[ak.Fingerprint], a.ID)
+			}
+			if len(owners[ak.Fingerprint]) > 1 {
+				kr.Diagnostics = append(kr.Diagnostics, doc.Doc.Diag("schema",
+					fmt.Sprintf("key %d of approver %s (%s) is also listed for %s: a key belongs to one approver; it verifies for neither until one listing is removed in a governed change", j+1, a.ID, ak.Fingerprint, strings.Join(owners[ak.Fingerprint][:len(owners[ak.Fingerprint])-1], ", ")),
+					append(path, "key")...))
+			}
 			kr.keys[a.ID] = append(kr.keys[a.ID], ak)
 			if ak.Revoked {
 				kr.revoked[ak.Fingerprint] = true
 			}
 		}
 	}
+	// A key listed for several approvers proves nobody's identity.
+	for fp, ids := range owners {
+		if len(ids) < 2 {
+			continue
+		}
+		for _, id := range ids {
+			kr.keys[id] = slices.DeleteFunc(kr.keys[id], func(k *ApproverKey) bool { return k.Fingerprint == fp })
+		}
+	}
 	return kr
 }
+
+// Revoked reports whether any listing of the key with this fingerprint is
+// revoked: a revoked key distrusts every signature it made, whoever lists it.
+func (kr *Keyring) Revoked(fingerprint string) bool { return kr.revoked[fingerprint] }
 
 // parseApproverKey parses one keys entry; on error it also returns the
 // field at fault.
