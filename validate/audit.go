@@ -273,8 +273,8 @@ func (a *auditor) report(c *object.Commit, ds []registry.Diagnostic) {
 
 // authors returns, as Authors does for a check, the emails of the authors
 // who changed each file's spec or status in this change: for a direct push
-// its own author, for a merge the authors of the commits it brought in
-// (merges among them skipped, as their commits are visited themselves).
+// its own author, for a merge the authors of the commits it brought in and
+// of the merges themselves, for what they edited while merging.
 func (a *auditor) authors(parent, c *object.Commit, changes []registry.FileChange, brought []*object.Commit) (map[string][]string, error) {
 	out := map[string][]string{}
 	add := func(files []string, email string) {
@@ -288,6 +288,20 @@ func (a *auditor) authors(parent, c *object.Commit, changes []registry.FileChang
 	if c.NumParents() < 2 {
 		add(a.edited(changes), c.Author.Email)
 		return out, nil
+	}
+	for _, m := range append([]*object.Commit{c}, brought...) {
+		if m.NumParents() < 2 {
+			continue
+		}
+		parents := make([]*object.Commit, 0, m.NumParents())
+		if err := m.Parents().ForEach(func(p *object.Commit) error { parents = append(parents, p); return nil }); err != nil {
+			return nil, fmt.Errorf("read parents of %s: %w", m.Hash, err)
+		}
+		files, err := mergeEdits(a.repo, m, parents, a.cache)
+		if err != nil {
+			return nil, err
+		}
+		add(files, m.Author.Email)
 	}
 	for _, bc := range brought {
 		if bc.NumParents() > 1 {

@@ -153,14 +153,16 @@ func Authors(repo *registry.Repo, base, head *object.Commit, cache *registry.Par
 			return nil, fmt.Errorf("read parents of %s: %w", c.Hash, err)
 		}
 		queue = append(queue, parents...)
-		if len(parents) > 1 {
-			continue
+		var files []string
+		var err error
+		switch len(parents) {
+		case 0:
+			files, err = editedFiles(repo, nil, c, cache)
+		case 1:
+			files, err = editedFiles(repo, parents[0], c, cache)
+		default:
+			files, err = mergeEdits(repo, c, parents, cache)
 		}
-		var parent *object.Commit
-		if len(parents) == 1 {
-			parent = parents[0]
-		}
-		files, err := editedFiles(repo, parent, c, cache)
 		if err != nil {
 			return nil, err
 		}
@@ -171,6 +173,32 @@ func Authors(repo *registry.Repo, base, head *object.Commit, cache *registry.Par
 			}
 		}
 	}
+	return out, nil
+}
+
+// mergeEdits returns the files a merge commit edited itself: those whose
+// spec or status differs from every parent's version. A file the merge
+// took as one parent had it is that parent's edit, attributed to the
+// commits that made it; an edit made while merging (a conflict resolved by
+// hand, or a merge committed after changing files) is the merge author's.
+func mergeEdits(repo *registry.Repo, c *object.Commit, parents []*object.Commit, cache *registry.ParseCache) ([]string, error) {
+	count := map[string]int{}
+	for _, p := range parents {
+		files, err := editedFiles(repo, p, c, cache)
+		if err != nil {
+			return nil, err
+		}
+		for _, f := range files {
+			count[f]++
+		}
+	}
+	var out []string
+	for f, n := range count {
+		if n == len(parents) {
+			out = append(out, f)
+		}
+	}
+	slices.Sort(out)
 	return out, nil
 }
 
