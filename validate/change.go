@@ -173,11 +173,7 @@ func (c *changeCtx) appendOnlyApprovals(base, head *registry.Document) {
 		if found {
 			continue
 		}
-		path := []string{"approvals"}
-		if i < len(headList) {
-			path = append(path, fmt.Sprint(i))
-		}
-		c.report(head, "approval/tampered", fmt.Sprintf("approval %d of the base (step %s by %s at %s) was changed or removed: approvals are append-only, restore it as it was", i+1, a.Step, a.By, a.At), path...)
+		c.report(head, "approval/tampered", fmt.Sprintf("approval %d of the base (step %s by %s at %s) was changed or removed: approvals are append-only, restore it as it was", i+1, a.Step, a.By, a.At), "approvals")
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -265,6 +266,29 @@ func TestChangeRules(t *testing.T) {
 			want: []ruleAt{{"governance/unapproved", "approvers.yaml"}, {"approval/insufficient", rel}},
 		},
 		{
+			name: "a base whose relreg.yaml cannot be read approves nothing",
+			base: func(w *world) {
+				w.set("relreg.yaml", strings.Replace(testRegistryYAML, "spec:\n", "spec:\n  changePattern: a\n  changePattern: b\n", 1))
+			},
+			head: func(w *world) {
+				w.set(rel, chgRelease("1.0.0", "planned", window1))
+				w.approve(rel, "plan", "alice", "release-manager")
+			},
+			want: []ruleAt{{"approval/insufficient", rel}},
+		},
+		{
+			name: "an approver without email cannot be ruled out as an author",
+			base: func(w *world) {
+				w.set("approvers.yaml", strings.Replace(w.get("approvers.yaml"), "email: alice@example.com\n", "", 1))
+			},
+			head: func(w *world) {
+				w.set(rel, chgRelease("1.0.0", "planned", window1))
+				w.approve(rel, "plan", "alice", "release-manager")
+			},
+			authors: map[string][]string{rel: {"someone@example.com"}},
+			want:    []ruleAt{{"approval/insufficient", rel}},
+		},
+		{
 			name: "stale approval",
 			head: func(w *world) {
 				w.set(rel, chgRelease("1.0.0", "planned", window1))
@@ -517,20 +541,20 @@ func TestChangeRules(t *testing.T) {
 func TestPhasePath(t *testing.T) {
 	tests := []struct {
 		from, to string
-		want     string
+		want     []string // nil: no path
 	}{
-		{"draft", "planned", "[planned]"},
-		{"planned", "accepted", "[building testing accepted]"},
-		{"testing", "building", "[building]"},
-		{"deploying", "closed", "[deployed closed]"},
-		{"deployed", "testing", "[]"},
-		{"retired", "draft", "[]"},
-		{"closed", "closed", "[]"},
+		{"draft", "planned", []string{"planned"}},
+		{"planned", "accepted", []string{"building", "testing", "accepted"}},
+		{"testing", "building", []string{"building"}},
+		{"deploying", "closed", []string{"deployed", "closed"}},
+		{"deployed", "testing", nil},
+		{"retired", "draft", nil},
+		{"closed", "closed", []string{}},
 	}
 	for _, tt := range tests {
 		got := phasePath(tt.from, tt.to)
-		if fmt.Sprint(got) != tt.want {
-			t.Errorf("phasePath(%s, %s) = %v, want %s", tt.from, tt.to, got, tt.want)
+		if (got == nil) != (tt.want == nil) || !slices.Equal(got, tt.want) {
+			t.Errorf("phasePath(%s, %s) = %#v, want %#v", tt.from, tt.to, got, tt.want)
 		}
 	}
 }

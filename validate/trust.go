@@ -15,10 +15,13 @@ type trust struct {
 	name    string // the registry's name, part of every payload
 	policy  registry.ApprovalPolicy
 	keyring *registry.Keyring
+	// broken is set when the base's relreg.yaml cannot be read: then its
+	// requirements are unknown, and nothing can be approved (fail closed).
+	broken bool
 }
 
 func newTrust(base *registry.Registry) *trust {
-	t := &trust{}
+	t := &trust{broken: base.Config == nil}
 	if base.Config != nil {
 		t.name = base.Config.Metadata.Name
 		t.policy = base.Config.Spec.Approvals
@@ -50,6 +53,10 @@ func (t *trust) releaseRequirements(step, risk string) []registry.Requirement {
 // release's owner nor an author of this change's edits to the subject. Each
 // approver counts once per step, towards one requirement.
 func (c *changeCtx) requireApprovals(doc *registry.Document, step string, reqs []registry.Requirement, rule, purpose string) {
+	if c.trust.broken {
+		c.report(doc, rule, fmt.Sprintf("%s approvals cannot be judged: relreg.yaml cannot be read at the base, so its requirements are unknown; fix relreg.yaml on the base branch first (relreg validate)", step), approvalsPath(doc)...)
+		return
+	}
 	if len(reqs) == 0 {
 		return
 	}
@@ -80,7 +87,7 @@ func (c *changeCtx) requireApprovals(doc *registry.Document, step string, reqs [
 			notes = append(notes, fmt.Sprintf("%s's signature does not verify with a key trusted at the base (%v)", a.By, err))
 			continue
 		}
-		if key.Revoked {
+		if key.Revoked || c.trust.keyring.Revoked(key.Fingerprint) {
 			notes = append(notes, fmt.Sprintf("%s's key %s is revoked", a.By, key.Fingerprint))
 			continue
 		}
@@ -95,6 +102,10 @@ func (c *changeCtx) requireApprovals(doc *registry.Document, step string, reqs [
 		}
 		if owner != "" && a.By == owner {
 			c.report(doc, "approval/self-approval", fmt.Sprintf("%s is the owner of %s and may not approve it: ask another %s", a.By, doc.Subject(), a.Role), at("by")...)
+			continue
+		}
+		if ap.Email == "" && len(authors) > 0 {
+			notes = append(notes, fmt.Sprintf("%s has no email in approvers.yaml, so it cannot be ruled out that they authored this change", a.By))
 			continue
 		}
 		if ap.Email != "" && slices.Contains(authors, strings.ToLower(ap.Email)) {
@@ -118,18 +129,22 @@ func (c *changeCtx) requireApprovals(doc *registry.Document, step string, reqs [
 		msg += " (not counted: " + strings.Join(notes, "; ") + ")"
 	}
 	msg += fmt.Sprintf("; sign with 'relreg approve %s --step %s'", doc.Subject(), step)
-	path := []string{"approvals"}
-	if registry.KeyNode(doc.Node.Root(), "approvals") == nil {
-		switch doc.Kind {
-		case registry.KindRelease:
-			path = []string{"status", "phase"}
-		case registry.KindDMLEntry:
-			path = []string{"status", "state"}
-		default:
-			path = []string{"spec"}
-		}
+	c.report(doc, rule, msg, approvalsPath(doc)...)
+}
+
+// approvalsPath points at a document's approvals, or where a missing
+// approval shows: the phase or state it moved to, or its spec.
+func approvalsPath(doc *registry.Document) []string {
+	if registry.KeyNode(doc.Node.Root(), "approvals") != nil {
+		return []string{"approvals"}
 	}
-	c.report(doc, rule, msg, path...)
+	switch doc.Kind {
+	case registry.KindRelease:
+		return []string{"status", "phase"}
+	case registry.KindDMLEntry:
+		return []string{"status", "state"}
+	}
+	return []string{"spec"}
 }
 
 func staleMessage(doc *registry.Document, a registry.Approval, digest string) string {
