@@ -432,6 +432,22 @@ func TestChangeRules(t *testing.T) {
 			},
 		},
 		{
+			name: "a key line's comment may change",
+			head: func(w *world) {
+				line := strings.TrimSpace(string(ssh.MarshalAuthorizedKey(w.people["bob"].signer.PublicKey())))
+				w.set("approvers.yaml", strings.Replace(w.get("approvers.yaml"), line, line+" bob@new-laptop", 1))
+				w.approve("approvers.yaml", "govern", "alice", "registry-admin")
+			},
+		},
+		{
+			name: "an approver may not be removed",
+			head: func(w *world) {
+				w.set("approvers.yaml", w.approversYAML("alice", "bob", "dave"))
+				w.approve("approvers.yaml", "govern", "alice", "registry-admin")
+			},
+			want: []ruleAt{{"lifecycle/frozen", "approvers.yaml"}},
+		},
+		{
 			name: "renaming the registry",
 			head: func(w *world) {
 				w.set("relreg.yaml", strings.Replace(w.get("relreg.yaml"), "name: test-registry", "name: other", 1))
