@@ -151,8 +151,15 @@ func (c *changeCtx) judgeDeleted(base *registry.Document) {
 	case registry.KindRegistry, registry.KindApprovers:
 		d.Rule = "governance/unapproved"
 		d.Message = base.Path + " may not be deleted: restore it"
+	case registry.KindSchedule:
+		// A deleted schedule cannot carry the approvals its deletion needs.
+		if len(c.trust.policy.Schedule) == 0 && !c.trust.broken {
+			return
+		}
+		d.Rule = "approval/insufficient"
+		d.Message = "deleting a schedule is a change to it, and a deleted file cannot carry the schedule approvals it needs: restore it; to retire a schedule, remove its windows in an approved change"
 	default:
-		return // services and schedules: the reference rules report what breaks
+		return // services: the reference rules report what breaks
 	}
 	c.add(d)
 }

@@ -413,6 +413,11 @@ func TestChangeRules(t *testing.T) {
 			want: []ruleAt{{"approval/insufficient", "schedules/production.yaml"}},
 		},
 		{
+			name: "deleting a schedule",
+			head: func(w *world) { delete(w.files, "schedules/production.yaml") },
+			want: []ruleAt{{"approval/insufficient", "schedules/production.yaml"}},
+		},
+		{
 			name: "schedule change approved",
 			head: func(w *world) {
 				w.set("schedules/production.yaml", strings.Replace(w.get("schedules/production.yaml"), "maxConcurrent: 2", "maxConcurrent: 3", 1))

@@ -101,6 +101,12 @@ func Check(repo *registry.Repo, opts CheckOptions) (*CheckResult, error) {
 		}
 	}
 	headReg, err := baseReg.Apply(headFS, changes, registry.Options{Cache: opts.Cache})
+	if errors.Is(err, registry.ErrNotRegistry) {
+		// The change deletes relreg.yaml: the registry itself.
+		res.Diagnostics = []registry.Diagnostic{{Rule: "governance/unapproved", Severity: registry.SeverityError,
+			File: registry.ConfigFile, Subject: "registry", Message: "relreg.yaml may not be deleted: it is the registry; restore it"}}
+		return res, nil
+	}
 	if err != nil {
 		return nil, fmt.Errorf("load head: %w", err)
 	}
