@@ -89,11 +89,29 @@ func Receive(repo *registry.Repo, updates []RefUpdate, opts ReceiveOptions) ([]R
 		case u.New == zeroHash:
 			res.Refused = fmt.Sprintf("%s is protected and may not be deleted", branch)
 		case u.Old == zeroHash:
-			ds, err := staticAt(repo, u.New, opts.Now, cache)
-			if err != nil {
-				return nil, err
+			// A new protected branch is judged against an existing one, as
+			// a merge request into it would be; only the first protected
+			// branch of a repository (the trust root) stands on its own.
+			base := existingProtected(repo, opts.Protected, u.Ref)
+			if base == "" {
+				ds, err := staticAt(repo, u.New, opts.Now, cache)
+				if err != nil {
+					return nil, err
+				}
+				res.Diagnostics = ds
+				break
 			}
-			res.Diagnostics = ds
+			cr, err := Check(repo, CheckOptions{Base: base, Head: u.New, Now: opts.Now, Cache: cache})
+			switch {
+			case errors.Is(err, ErrNoBaseRegistry):
+				if res.Diagnostics, err = staticAt(repo, u.New, opts.Now, cache); err != nil {
+					return nil, err
+				}
+			case err != nil:
+				res.Refused = fmt.Sprintf("%s is protected: a new protected branch must share history with %s, and this one cannot be checked against it (%v)", branch, short(base), err)
+			default:
+				res.Diagnostics = cr.Diagnostics
+			}
 		default:
 			oldC, err := repo.Resolve(u.Old)
 			if err != nil {
@@ -125,6 +143,21 @@ func Receive(repo *registry.Repo, updates []RefUpdate, opts ReceiveOptions) ([]R
 		out = append(out, res)
 	}
 	return out, nil
+}
+
+// existingProtected returns the commit of a protected branch other than ref
+// that the repository already has, or "".
+func existingProtected(repo *registry.Repo, protected []string, ref string) string {
+	for _, b := range protected {
+		name := plumbing.NewBranchReferenceName(b)
+		if name.String() == ref {
+			continue
+		}
+		if r, err := repo.Git.Reference(name, true); err == nil {
+			return r.Hash().String()
+		}
+	}
+	return ""
 }
 
 // staticAt validates the registry of a commit on its own: a protected
