@@ -257,10 +257,19 @@ func (c *changeCtx) release(base, head *registry.Document) {
 		return
 	}
 	c.frozen(base, head, from, rule)
-	path := phasePath(from, to)
-	if path == nil {
+	paths := phasePaths(from, to)
+	if paths == nil {
 		c.report(head, "lifecycle/illegal-transition", fmt.Sprintf("a release cannot move from %s to %s: %s", from, to, nextHint(from)), "status", "phase")
 		return
+	}
+	// Of equally short paths (deploying -> closed through deployed or
+	// through rolled-back), take the one whose conditions hold.
+	path := paths[0]
+	for _, p := range paths {
+		if c.conditionsHold(rel, p) {
+			path = p
+			break
+		}
 	}
 	for _, p := range path {
 		c.enter(rel, p)
@@ -372,6 +381,19 @@ func firstDiff(prefix string, a, b any) string {
 		}
 	}
 	return prefix
+}
+
+// conditionsHold reports whether every condition (approvals aside) of the
+// phases on path holds for the release.
+func (c *changeCtx) conditionsHold(rel *registry.Release, path []string) bool {
+	for _, p := range path {
+		for _, chk := range lifecycle[p].checks {
+			if _, ok := chk(c, rel); !ok {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // enter checks the gate of a phase the release enters in this change.

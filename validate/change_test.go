@@ -530,6 +530,13 @@ func TestChangeRules(t *testing.T) {
 			want: []ruleAt{{"lifecycle/gate", rel}},
 		},
 		{
+			name: "a failed deployment rolled back and closed in one change",
+			base: func(w *world) {
+				w.set(rel, strings.Replace(chgRelease("1.0.0", "deploying", window1), "verification: {result: passed}", "verification: {result: failed}", 1))
+			},
+			head: func(w *world) { w.set(rel, strings.Replace(w.get(rel), "phase: deploying", "phase: closed", 1)) },
+		},
+		{
 			name: "deployed without verification",
 			base: func(w *world) { w.set(rel, chgRelease("1.0.0", "deploying", window1)) },
 			head: func(w *world) {
@@ -577,5 +584,16 @@ func TestPhasePath(t *testing.T) {
 		if (got == nil) != (tt.want == nil) || !slices.Equal(got, tt.want) {
 			t.Errorf("phasePath(%s, %s) = %#v, want %#v", tt.from, tt.to, got, tt.want)
 		}
+	}
+}
+
+func TestPhasePaths(t *testing.T) {
+	got := phasePaths("deploying", "closed")
+	want := [][]string{{"deployed", "closed"}, {"rolled-back", "closed"}}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("phasePaths(deploying, closed) = %v, want %v", got, want)
+	}
+	if got := phasePaths("retired", "draft"); got != nil {
+		t.Errorf("phasePaths(retired, draft) = %v, want nil", got)
 	}
 }

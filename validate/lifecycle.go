@@ -97,30 +97,45 @@ var lifecycle = map[string]phaseRule{
 var startPhases = []string{registry.PhaseDraft, registry.PhasePlanned}
 
 // phasePath returns the shortest path of phases from one phase to another,
-// excluding from and including to, or nil when there is none.
+// excluding from and including to, or nil when there is none; where several
+// are equally short, the first in the table's order.
 func phasePath(from, to string) []string {
+	paths := phasePaths(from, to)
+	if paths == nil {
+		return nil
+	}
+	return paths[0]
+}
+
+// phasePaths returns every shortest path from one phase to another (see
+// phasePath), in the table's order: deploying -> closed goes through
+// deployed or through rolled-back.
+func phasePaths(from, to string) [][]string {
 	if from == to {
-		return []string{}
+		return [][]string{{}}
 	}
-	prev := map[string]string{from: ""}
-	queue := []string{from}
-	for len(queue) > 0 {
-		p := queue[0]
-		queue = queue[1:]
-		for _, n := range lifecycle[p].next {
-			if _, seen := prev[n]; seen {
-				continue
-			}
-			prev[n] = p
-			if n == to {
-				var path []string
-				for q := n; q != from; q = prev[q] {
-					path = append([]string{q}, path...)
+	paths := map[string][][]string{from: {{}}}
+	frontier := []string{from}
+	for len(frontier) > 0 && paths[to] == nil {
+		next := map[string][][]string{}
+		var order []string
+		for _, p := range frontier {
+			for _, n := range lifecycle[p].next {
+				if _, seen := paths[n]; seen {
+					continue
 				}
-				return path
+				if _, queued := next[n]; !queued {
+					order = append(order, n)
+				}
+				for _, path := range paths[p] {
+					next[n] = append(next[n], append(append([]string{}, path...), n))
+				}
 			}
-			queue = append(queue, n)
 		}
+		for _, n := range order {
+			paths[n] = next[n]
+		}
+		frontier = order
 	}
-	return nil
+	return paths[to]
 }
