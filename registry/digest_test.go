@@ -57,7 +57,7 @@ func TestDigestInvariance(t *testing.T) {
 		{name: "comments", doc: "# head\nspec: # the plan\n  title: SEPA instant transfers # why\n  risk: medium\n  # between\n  size: 18231040\n  ratio: 0.5\n  changes: [CHG-1042, CHG-1043]\n  optional: null\n  automated: true\n  version: \"2.10\"\n# tail\n"},
 		{name: "key order", doc: "spec:\n  version: \"2.10\"\n  automated: true\n  optional: null\n  changes: [CHG-1042, CHG-1043]\n  ratio: 0.5\n  size: 18231040\n  risk: medium\n  title: SEPA instant transfers\n"},
 		{name: "quoting", doc: "spec:\n  'title': \"SEPA instant transfers\"\n  risk: 'medium'\n  size: 18231040\n  ratio: 0.5\n  changes: [\"CHG-1042\", 'CHG-1043']\n  optional: ~\n  automated: true\n  version: '2.10'\n"},
-		{name: "indentation and block style", doc: "spec:\n    title: >-\n        SEPA instant\n        transfers\n    risk: medium\n    size: 18_231_040\n    ratio: 5e-1\n    changes:\n    - CHG-1042\n    - CHG-1043\n    optional:\n    automated: true\n    version: \"2.10\"\n"},
+		{name: "indentation and block style", doc: "spec:\n    title: >-\n        SEPA instant\n        transfers\n    risk: medium\n    size: 0x1162f00\n    ratio: 5e-1\n    changes:\n    - CHG-1042\n    - CHG-1043\n    optional:\n    automated: true\n    version: \"2.10\"\n"},
 		{name: "flow mapping", doc: "spec: {title: SEPA instant transfers, risk: medium, size: 18231040, ratio: 0.50, changes: [CHG-1042, CHG-1043], optional: null, automated: true, version: \"2.10\"}\n"},
 		{name: "other top-level keys", doc: digestBase + "status:\n  phase: planned\napprovals: []\n"},
 	}

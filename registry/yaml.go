@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -82,7 +83,7 @@ func ParseYAML(data []byte, lim Limits) (*Node, []Diagnostic) {
 		if errors.Is(err, io.EOF) {
 			return nil, []Diagnostic{diag("yaml/syntax", 1, 1, "file is empty: a document needs apiVersion, kind, metadata and spec")}
 		}
-		return nil, []Diagnostic{syntaxDiag(err)}
+		return nil, []Diagnostic{syntaxDiag(err, data)}
 	}
 	var extra yaml.Node
 	if err := dec.Decode(&extra); err == nil {
@@ -90,7 +91,7 @@ func ParseYAML(data []byte, lim Limits) (*Node, []Diagnostic) {
 		return nil, []Diagnostic{diag("yaml/multiple-documents", line, 1,
 			"file holds more than one YAML document: keep one document per file")}
 	} else if !errors.Is(err, io.EOF) {
-		return nil, []Diagnostic{syntaxDiag(err)}
+		return nil, []Diagnostic{syntaxDiag(err, data)}
 	}
 	if doc.Kind != yaml.DocumentNode || len(doc.Content) == 0 {
 		return nil, []Diagnostic{diag("yaml/syntax", 1, 1, "file holds no YAML document")}
@@ -104,16 +105,67 @@ func ParseYAML(data []byte, lim Limits) (*Node, []Diagnostic) {
 	return &Node{root: root, Value: v, data: data}, nil
 }
 
-func syntaxDiag(err error) Diagnostic {
+var unknownAnchorRE = regexp.MustCompile(`^yaml: unknown anchor '(.*)' referenced$`)
+
+func syntaxDiag(err error, data []byte) Diagnostic {
 	msg := err.Error()
 	if te, ok := err.(*yaml.TypeError); ok && len(te.Errors) > 0 {
 		msg = te.Errors[0]
+	}
+	if m := unknownAnchorRE.FindStringSubmatch(msg); m != nil {
+		// yaml.v3 gives no position for an alias to a missing anchor; it is
+		// an alias all the same, which relreg refuses wherever it points.
+		line, col := aliasPos(data, m[1])
+		return diag("yaml/unsupported", line, col,
+			"alias *%s is not supported: write the value out instead of referring to an anchor", m[1])
 	}
 	if m := yamlLineRE.FindStringSubmatch(msg); m != nil {
 		line, _ := strconv.Atoi(m[1])
 		return diag("yaml/syntax", line, 1, "%s", m[2])
 	}
 	return diag("yaml/syntax", 1, 1, "%s", strings.TrimPrefix(msg, "yaml: "))
+}
+
+// aliasPos returns the 1-based line and column (in characters, like yaml.v3)
+// of the first alias token *name in data outside comments and quoted
+// scalars, or 1, 1. It is a scan, not a parse: block scalars are not
+// recognised, which is good enough to point at an alias.
+func aliasPos(data []byte, name string) (line, col int) {
+	tok := "*" + name
+	quote := byte(0) // the quote of the quoted scalar we are in, across lines
+	for i, l := range strings.Split(string(data), "\n") {
+		for j := 0; j < len(l); j++ {
+			b := l[j]
+			if quote != 0 {
+				switch {
+				case quote == '"' && b == '\\':
+					j++ // skip the escaped character
+				case quote == '\'' && b == '\'' && j+1 < len(l) && l[j+1] == '\'':
+					j++ // '' is a quote inside single quotes
+				case b == quote:
+					quote = 0
+				}
+				continue
+			}
+			boundary := j == 0 || strings.IndexByte(" \t[{,", l[j-1]) >= 0
+			if !boundary {
+				continue
+			}
+			switch b {
+			case '#':
+				j = len(l) // a comment runs to the end of the line
+			case '"', '\'':
+				quote = b
+			case '*':
+				rest := l[j:]
+				if strings.HasPrefix(rest, tok) &&
+					(len(rest) == len(tok) || strings.IndexByte(" \t\r,[]{}", rest[len(tok)]) >= 0) {
+					return i + 1, utf8.RuneCountInString(l[:j]) + 1
+				}
+			}
+		}
+	}
+	return 1, 1
 }
 
 func diag(rule string, line, col int, format string, args ...any) Diagnostic {
@@ -197,6 +249,12 @@ func (c *converter) convert(n *yaml.Node, depth int) any {
 }
 
 func (c *converter) scalar(n *yaml.Node) any {
+	if n.Style == 0 {
+		// Plain and untagged: resolve it with the YAML 1.2 core schema, not
+		// with yaml.v3's tags, which follow YAML 1.1 for numbers (017 octal,
+		// 0b1111, 1_000) and leave an overflowing float a string.
+		return c.plain(n)
+	}
 	switch n.Tag {
 	case "!!null":
 		return nil
@@ -233,17 +291,80 @@ func (c *converter) scalar(n *yaml.Node) any {
 			}
 			return n.Value
 		}
-		if math.IsInf(f, 0) || math.IsNaN(f) {
-			c.fail(n, "yaml/limits", "number %s is out of range: quote it if it is text", n.Value)
-			return nil
-		}
-		if f == math.Trunc(f) && math.Abs(f) > maxSafeInt {
-			c.fail(n, "yaml/limits", "number %s is beyond ±(2^53-1): quote it if it is an identifier", n.Value)
-			return nil
-		}
-		return f
+		return c.float(n, f)
 	}
 	return n.Value
+}
+
+// The YAML 1.2 core schema's integer and float forms (section 10.3.2).
+var (
+	coreIntRE   = regexp.MustCompile(`^[-+]?[0-9]+$`)
+	coreOctRE   = regexp.MustCompile(`^0o[0-7]+$`)
+	coreHexRE   = regexp.MustCompile(`^0x[0-9a-fA-F]+$`)
+	coreFloatRE = regexp.MustCompile(`^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$`)
+)
+
+// plain resolves a plain, untagged scalar as the YAML 1.2 core schema does:
+// null, a boolean, a decimal, octal (0o) or hexadecimal (0x) integer, a
+// float, or else the string as written.
+func (c *converter) plain(n *yaml.Node) any {
+	s := n.Value
+	switch s {
+	case "", "~", "null", "Null", "NULL":
+		return nil
+	case "true", "True", "TRUE":
+		return true
+	case "false", "False", "FALSE":
+		return false
+	case ".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF", "-.inf", "-.Inf", "-.INF", ".nan", ".NaN", ".NAN":
+		c.fail(n, "yaml/unsupported", "%s has no JSON form: quote it if it is text", s)
+		return nil
+	}
+	// Every number starts with a digit, a sign or a dot; most scalars do not.
+	if b := s[0]; !(b >= '0' && b <= '9' || b == '-' || b == '+' || b == '.') {
+		return s
+	}
+	switch {
+	case coreIntRE.MatchString(s):
+		return c.integer(n, s, 10)
+	case coreOctRE.MatchString(s):
+		return c.integer(n, s[2:], 8)
+	case coreHexRE.MatchString(s):
+		return c.integer(n, s[2:], 16)
+	case coreFloatRE.MatchString(s):
+		f, err := strconv.ParseFloat(s, 64)
+		if err != nil { // ErrRange: the syntax is checked above
+			c.fail(n, "yaml/limits", "number %s is out of range: quote it if it is text", s)
+			return nil
+		}
+		return c.float(n, f)
+	}
+	return s
+}
+
+// integer parses the digits of a core schema integer in base and checks it
+// against ±(2^53-1).
+func (c *converter) integer(n *yaml.Node, digits string, base int) any {
+	i, err := strconv.ParseInt(digits, base, 64)
+	if err != nil || i > maxSafeInt || i < -maxSafeInt {
+		c.fail(n, "yaml/limits", "integer %s is beyond ±(2^53-1): quote it if it is an identifier", n.Value)
+		return nil
+	}
+	return i
+}
+
+// float checks a parsed float: it must be finite and, when it is a whole
+// number, within ±(2^53-1).
+func (c *converter) float(n *yaml.Node, f float64) any {
+	if math.IsInf(f, 0) || math.IsNaN(f) {
+		c.fail(n, "yaml/limits", "number %s is out of range: quote it if it is text", n.Value)
+		return nil
+	}
+	if f == math.Trunc(f) && math.Abs(f) > maxSafeInt {
+		c.fail(n, "yaml/limits", "number %s is beyond ±(2^53-1): quote it if it is an identifier", n.Value)
+		return nil
+	}
+	return f
 }
 
 // parseBig reports whether s is an integer literal too large for int64.
