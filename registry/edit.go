@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -18,8 +19,10 @@ import (
 // quoting. A block list gets one more item, indented like its first one; an
 // empty flow list (approvals: []) or an empty value becomes a block list; a
 // document without approvals gets the key at its end. The signature is
-// written as a | block scalar. The result is parsed again strictly and must
-// hold the same document with exactly one more approval.
+// written as a | block scalar, and the new lines end like the file's first
+// line does (LF or CRLF); a file that does not end with a line break still
+// does not afterwards. The result is parsed again strictly and must hold the
+// same document with exactly one more approval.
 func AppendApproval(data []byte, a Approval) ([]byte, error) {
 	before, diags := ParseYAML(data, DefaultLimits)
 	if len(diags) > 0 {
@@ -36,11 +39,12 @@ func AppendApproval(data []byte, a Approval) ([]byte, error) {
 		}
 	}
 	lines := splitLines(data)
+	ins := inserter{eol: lineEnding(data), final: bytes.HasSuffix(data, []byte("\n"))}
 	var out []byte
 	key, val := mappingEntry(root, "approvals")
 	switch {
 	case key == nil:
-		out = appendLines(lines, len(lines), "approvals:\n"+entryText(a, 2))
+		out = ins.insert(lines, len(lines), "approvals:\n"+entryText(a, 2))
 	case val.Kind == yaml.SequenceNode && val.Style&yaml.FlowStyle == 0 && len(val.Content) > 0:
 		first := val.Content[0]
 		dash := strings.LastIndexByte(lineText(lines, first.Line)[:max(0, first.Column-1)], '-')
@@ -59,7 +63,7 @@ func AppendApproval(data []byte, a Approval) ([]byte, error) {
 				break
 			}
 		}
-		out = appendLines(lines, at, entryText(a, dash))
+		out = ins.insert(lines, at, entryText(a, dash))
 	case isEmptyValue(val):
 		l := lineText(lines, key.Line)
 		if val.Value != "" || val.Kind == yaml.SequenceNode {
@@ -81,7 +85,7 @@ func AppendApproval(data []byte, a Approval) ([]byte, error) {
 			}
 			lines[key.Line-1] = l[:cut] + l[start+len(tok):]
 		}
-		out = appendLines(lines, key.Line, entryText(a, key.Column-1+2))
+		out = ins.insert(lines, key.Line, entryText(a, key.Column-1+2))
 	case val.Kind == yaml.SequenceNode:
 		return nil, errors.New("approvals is written as a flow list ([...]): rewrite it as a block list (- step: ...) and run again")
 	default:
@@ -141,15 +145,46 @@ func lineText(lines []string, line int) string {
 	return lines[line-1]
 }
 
-// appendLines joins lines with text inserted after the first n of them.
-func appendLines(lines []string, n int, text string) []byte {
-	var b bytes.Buffer
-	for _, l := range lines[:n] {
-		b.WriteString(l + "\n")
+// lineEnding returns the file's line break, the one ending its first line:
+// "\r\n" or "\n" (also for a file of one line).
+func lineEnding(data []byte) string {
+	if i := bytes.IndexByte(data, '\n'); i > 0 && data[i-1] == '\r' {
+		return "\r\n"
 	}
-	b.WriteString(text)
-	for _, l := range lines[n:] {
-		b.WriteString(l + "\n")
+	return "\n"
+}
+
+// inserter puts new lines into a file and keeps its conventions.
+type inserter struct {
+	eol   string // the file's line break, for the new lines
+	final bool   // the file ends with a line break
+}
+
+// insert joins lines (as splitLines cut them, so a CRLF file's lines keep
+// their \r) with text inserted after the first n of them. text ends with a
+// line break; its breaks become the file's. When the file has no final line
+// break, text inserted before its last line leaves it without one; text
+// going at the end gets a break before it and keeps its own last one, so the
+// file then gains a final break: the entry ends with the signature's block
+// scalar, whose value would lose its final newline at the end of a file
+// without one.
+func (ins inserter) insert(lines []string, n int, text string) []byte {
+	text = strings.ReplaceAll(text, "\n", ins.eol)
+	var b bytes.Buffer
+	for i, l := range lines {
+		if i == n {
+			b.WriteString(text)
+		}
+		b.WriteString(l)
+		if i < len(lines)-1 || ins.final {
+			b.WriteByte('\n')
+		}
+	}
+	if n >= len(lines) {
+		if !ins.final && len(lines) > 0 {
+			b.WriteString(ins.eol)
+		}
+		b.WriteString(text)
 	}
 	return b.Bytes()
 }
@@ -236,7 +271,14 @@ func sameJSON(x, y any) bool {
 // WriteFileAtomic replaces the file name with data: it writes a temporary
 // file in the same folder with the file's mode, syncs it and renames it over
 // the original, so a reader sees the old file or the new one, never a mix.
+// When name is a symbolic link, the file it points to is replaced (in that
+// file's folder) and the link is kept.
 func WriteFileAtomic(name string, data []byte) (err error) {
+	if target, err := filepath.EvalSymlinks(name); err == nil {
+		name = target
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
 	mode := os.FileMode(0o644)
 	if fi, err := os.Stat(name); err == nil {
 		mode = fi.Mode().Perm()

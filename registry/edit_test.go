@@ -154,3 +154,138 @@ func TestWriteFileAtomicKeepsMode(t *testing.T) {
 		t.Errorf("folder holds %d files, want 1 (no temporary file left)", len(entries))
 	}
 }
+
+// A CRLF file stays CRLF, and a file without a final line break gains none
+// when the entry goes before its last line: the result is the LF result of
+// the same file with its line breaks, or its last one, changed the same way.
+// An entry at the end of such a file ends with a line break, which its
+// signature's block scalar needs.
+func TestAppendApprovalLineEndings(t *testing.T) {
+	crlf := func(s string) string { return strings.ReplaceAll(s, "\n", "\r\n") }
+	tests := []struct {
+		file  string
+		atEnd bool // the entry goes after the file's last line
+	}{
+		{file: "block-list.yaml"},
+		{file: "middle.yaml"},
+		{file: "flow-empty.yaml"},
+		{file: "null-value.yaml", atEnd: true},
+		{file: "no-approvals.yaml", atEnd: true},
+		{file: "keep-chomping.yaml", atEnd: true},
+	}
+	for _, tt := range tests {
+		in, err := os.ReadFile(filepath.Join("testdata", "sig", "edit", tt.file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		lf, err := AppendApproval(in, testApproval)
+		if err != nil {
+			t.Fatalf("%s: AppendApproval(LF) error = %v", tt.file, err)
+		}
+		type variant struct {
+			name    string
+			src     string // the input
+			want    string // the output
+			wantErr string // or the error
+		}
+		variants := []variant{{name: "crlf", src: crlf(string(in)), want: crlf(string(lf))}}
+		for _, eol := range []string{"\n", "\r\n"} {
+			name, src, want := "no final newline", string(in), string(lf)
+			if eol == "\r\n" {
+				name, src, want = "crlf and no final newline", crlf(src), crlf(want)
+			}
+			src = strings.TrimRight(src, "\r\n")
+			switch {
+			case tt.file == "keep-chomping.yaml":
+				// The |+ value at the end would gain a newline: refused.
+				variants = append(variants, variant{name: name, src: src, wantErr: "edit it by hand"})
+			case tt.atEnd:
+				// A line break, then the entry with its final one: the result
+				// of the same file with its final line break.
+				variants = append(variants, variant{name: name, src: src, want: want})
+			default:
+				variants = append(variants, variant{name: name, src: src, want: strings.TrimSuffix(want, eol)})
+			}
+		}
+		for _, v := range variants {
+			t.Run(tt.file+"/"+v.name, func(t *testing.T) {
+				out, err := AppendApproval([]byte(v.src), testApproval)
+				if v.wantErr != "" {
+					if err == nil || !strings.Contains(err.Error(), v.wantErr) {
+						t.Fatalf("AppendApproval() error = %v, want one containing %q", err, v.wantErr)
+					}
+					return
+				}
+				if err != nil {
+					t.Fatalf("AppendApproval() error = %v", err)
+				}
+				if string(out) != v.want {
+					t.Errorf("AppendApproval() = %q\nwant %q", out, v.want)
+				}
+				isCRLF := strings.Contains(v.src, "\r\n")
+				for i, l := range strings.SplitAfter(string(out), "\n") {
+					if strings.HasSuffix(l, "\n") && strings.HasSuffix(l, "\r\n") != isCRLF {
+						t.Errorf("line %d = %q: want every line to end like the file's (CRLF %v)", i+1, l, isCRLF)
+					}
+				}
+				if got, want := strings.HasSuffix(string(out), "\n"), strings.HasSuffix(v.src, "\n") || tt.atEnd; got != want {
+					t.Errorf("output ends with a line break = %v, want %v", got, want)
+				}
+				n, ds := ParseYAML(out, DefaultLimits)
+				if len(ds) > 0 {
+					t.Fatalf("ParseYAML(result): %v", ds)
+				}
+				list := (&Document{Node: n}).Approvals()
+				if got := list[len(list)-1]; got != testApproval {
+					t.Errorf("last approval = %+v, want %+v", got, testApproval)
+				}
+			})
+		}
+	}
+}
+
+// Writing through a symbolic link replaces the file it points to and keeps
+// the link.
+func TestWriteFileAtomicFollowsSymlink(t *testing.T) {
+	dir := t.TempDir()
+	targetDir := filepath.Join(dir, "real")
+	if err := os.Mkdir(targetDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	target := filepath.Join(targetDir, "f.yaml")
+	if err := os.WriteFile(target, []byte("old"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(dir, "link.yaml")
+	if err := os.Symlink(filepath.Join("real", "f.yaml"), link); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteFileAtomic(link, []byte("new")); err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Lstat(link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Mode()&os.ModeSymlink == 0 {
+		t.Errorf("%s is a %v after the write, want it to stay a symbolic link", link, fi.Mode().Type())
+	}
+	data, err := os.ReadFile(target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(data) != "new" {
+		t.Errorf("target content = %q, want %q", data, "new")
+	}
+	if fi, err := os.Stat(target); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("target mode = %v (%v), want 0600", fi.Mode().Perm(), err)
+	}
+	for _, f := range []struct {
+		dir  string
+		want int
+	}{{dir: dir, want: 2}, {dir: targetDir, want: 1}} {
+		if entries, _ := os.ReadDir(f.dir); len(entries) != f.want {
+			t.Errorf("%s holds %d entries, want %d: a temporary file was left behind", f.dir, len(entries), f.want)
+		}
+	}
+}
