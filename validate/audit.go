@@ -345,6 +345,11 @@ func (a *auditor) edited(changes []registry.FileChange) []string {
 func (a *auditor) verified(sha string) *Rewrite {
 	rw := &Rewrite{Verified: sha, Ref: a.res.Ref}
 	h, err := a.repo.Git.ResolveRevision(plumbing.Revision(sha))
+	if err == nil {
+		if _, cerr := a.repo.Git.CommitObject(*h); cerr != nil {
+			err = cerr // a tree or blob: not a commit an audit accepted
+		}
+	}
 	if err != nil {
 		rw.Reason = fmt.Sprintf("commit %s, accepted by an earlier audit, is unknown to this repository: history was rewritten (a force push) and the commit is gone; compare with the audited copy before trusting this history", sha)
 		return rw

@@ -183,6 +183,10 @@ type timelineBuilder struct {
 	// The timelineTrust of the base of the next commit.
 	configBlob    string // relreg.yaml
 	approversBlob string // approvers.yaml
+	// rooted is set once a commit introduced relreg.yaml: only that first
+	// commit is read against itself; one that adds it again after a
+	// deletion has no trusted base.
+	rooted bool
 }
 
 func (b *timelineBuilder) commit(c *object.Commit, changes []registry.FileChange, only string) error {
@@ -205,8 +209,11 @@ func (b *timelineBuilder) commit(c *object.Commit, changes []registry.FileChange
 	// Trust comes from the base; the trust root has none and is read
 	// against itself.
 	trustConfig, trustApprovers := b.configBlob, b.approversBlob
-	if trustConfig == "" {
+	if trustConfig == "" && !b.rooted {
 		trustConfig, trustApprovers = headConfig, headApprovers
+	}
+	if headConfig != "" {
+		b.rooted = true
 	}
 	t := &timelineTrust{b: b, configBlob: trustConfig, approversBlob: trustApprovers}
 	for _, ch := range changes {

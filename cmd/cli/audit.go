@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -57,7 +58,14 @@ func newAuditCmd(g *globals) *cobra.Command {
 		Long:    auditLong,
 		Example: auditExample,
 		Args:    cobra.NoArgs,
-		RunE:    func(c *cobra.Command, _ []string) error { return runAudit(g, o) },
+		RunE: func(c *cobra.Command, _ []string) error {
+			// An empty --verified (a missing file in "$(cat last-audited)")
+			// must not skip the check it asks for.
+			if c.Flags().Changed("verified") && !shaRE.MatchString(o.verified) {
+				return fmt.Errorf("--verified %q is not a commit SHA (4 to 40 hex digits): pass the commit an earlier audit accepted", o.verified)
+			}
+			return runAudit(g, o)
+		},
 	}
 	c.Flags().StringVar(&o.ref, "ref", "", "the branch or commit whose first-parent history is audited (default: HEAD)")
 	c.Flags().StringVar(&o.since, "since", "", "judge only commits with a committer time at or after T, RFC 3339")
@@ -65,6 +73,9 @@ func newAuditCmd(g *globals) *cobra.Command {
 	c.Flags().StringVar(&o.format, "format", output.Text, "output format: "+strings.Join(auditFormats, ", "))
 	return c
 }
+
+// shaRE matches a full or abbreviated commit SHA.
+var shaRE = regexp.MustCompile(`^[0-9a-fA-F]{4,40}$`)
 
 func runAudit(g *globals, o *auditOptions) error {
 	if err := output.CheckFormat(o.format, auditFormats...); err != nil {

@@ -104,7 +104,7 @@ func runEvidenceVerify(g *globals, file string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(g.stdout, "%s: ok: %s at %s, %d changes, %d of %d approvals verified with the keys trusted at each base\n",
+	fmt.Fprintf(g.stdout, "%s: ok: %s at %s, %d changes, %d of %d approvals verified with the keys the bundle lists for each base (check them, and the commits, against a clone)\n",
 		file, sum.Subject, sum.Ref, sum.Changes, sum.Verified, sum.Approvals)
 	return nil
 }

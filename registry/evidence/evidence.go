@@ -84,11 +84,16 @@ type Document struct {
 // the approvers the change's approvals name, with their roles and keys as
 // approvers.yaml listed them at the base.
 type Trust struct {
-	// Base is the first parent; empty for a commit without one, whose
-	// own approvers.yaml and relreg.yaml are used.
-	Base      string              `json:"base"`
+	// Base is the first parent, whose relreg.yaml and approvers.yaml are
+	// trusted; empty when the first parent has no registry.
+	Base string `json:"base"`
+	// Root is set for the commit that introduces the registry (the trust
+	// root): it has no trusted base and is read against itself. A commit
+	// that adds relreg.yaml again after a deletion has neither, and none of
+	// its approvals verifies.
+	Root      bool                `json:"root,omitempty"`
 	Registry  string              `json:"registry"`
-	Approvers []registry.Approver `json:"approvers"`
+	Approvers []registry.Approver `json:"approvers"` // every approver of the trusted approvers.yaml
 }
 
 // Approval is an approval entry of the document, as written, with the
@@ -162,6 +167,11 @@ func Build(repo *registry.Repo, opts Options) (*Bundle, error) {
 			}
 			s.Changes = append(s.Changes, *change)
 		}
+		for _, ch := range changes {
+			if ch.Path == registry.ConfigFile && ch.To != "" {
+				b.rooted = true
+			}
+		}
 	}
 	if len(subjects[path].Changes) == 0 {
 		return nil, fmt.Errorf("%w: %s (%s) at %s", ErrNoHistory, subjects[path].Subject, path, bundle.Ref)
@@ -180,16 +190,20 @@ type builder struct {
 	repo     *registry.Repo
 	cache    *registry.ParseCache
 	keyrings map[string]*registry.Keyring // by approvers.yaml blob
+	// rooted is set once a commit of the history introduced relreg.yaml.
+	rooted bool
 }
 
 func (b *builder) change(parent, c *object.Commit, s *Subject, ch registry.FileChange) (*Change, error) {
 	out := &Change{Commit: commitOf(c), Approvals: []Approval{}}
 	// Trust comes from the base; the commit that introduces the registry
-	// has none and is read against itself.
+	// has none and is read against itself; one that adds it again after a
+	// deletion has no trusted base at all.
 	fsys, err := b.repo.FS(c)
 	if err != nil {
 		return nil, err
 	}
+	trusted := true
 	if parent != nil {
 		base, err := b.repo.FS(parent)
 		if err != nil {
@@ -199,6 +213,10 @@ func (b *builder) change(parent, c *object.Commit, s *Subject, ch registry.FileC
 			fsys = base
 			out.Trust.Base = parent.Hash.String()
 		}
+	}
+	if out.Trust.Base == "" {
+		out.Trust.Root = !b.rooted
+		trusted = !b.rooted
 	}
 	out.Trust.Registry = registryName(fsys)
 	out.Trust.Approvers = []registry.Approver{}
@@ -218,26 +236,25 @@ func (b *builder) change(parent, c *object.Commit, s *Subject, ch registry.FileC
 	}
 	out.Document = doc
 	approvers, kr := b.trust(fsys)
-	named := map[string]bool{}
+	if !trusted {
+		approvers, kr = nil, registry.NewKeyring(nil)
+	}
+	// Every approver of the trusted approvers.yaml, so that verify builds
+	// the very keyring used here (a key listed twice, or revoked in another
+	// listing, counts for every approval).
+	if approvers != nil {
+		out.Trust.Approvers = append(out.Trust.Approvers, approvers.Spec.Approvers...)
+	}
 	for _, a := range rd.Approvals() {
 		ap := Approval{Approval: a, Payload: string(registry.Payload(out.Trust.Registry, s.Subject, a)), Current: a.Digest == doc.Digest}
+		if !trusted {
+			ap.Problems = append(ap.Problems, "no trusted base: relreg.yaml was added again after it was deleted, so nothing vouches for the approvers of this commit")
+		}
 		for _, p := range kr.Check(out.Trust.Registry, s.Subject, a) {
 			ap.Problems = append(ap.Problems, p.Error())
 		}
 		ap.Verified = len(ap.Problems) == 0
 		out.Approvals = append(out.Approvals, ap)
-		if named[a.By] {
-			continue
-		}
-		named[a.By] = true
-		if doc := approvers; doc != nil {
-			for _, x := range doc.Spec.Approvers {
-				if x.ID == a.By {
-					out.Trust.Approvers = append(out.Trust.Approvers, x)
-					break
-				}
-			}
-		}
 	}
 	return out, nil
 }

@@ -265,7 +265,7 @@ func TestVerifyDetectsTampering(t *testing.T) {
 			forged := strings.Join(lines, "\n")
 			a.Signature = forged
 			ch.Document.YAML = bytes.Replace(ch.Document.YAML, []byte(strings.Split(sig, "\n")[2]), []byte(lines[2]), 1)
-		}, want: "does not verify with the keys trusted at the base"},
+		}, want: "does not verify with the keys the bundle lists for its base"},
 		{name: "approver's key, resealed", reseal: true, edit: func(b *Bundle) {
 			ch := &b.Subjects[0].Changes[1]
 			ch.Trust.Approvers[0].Keys[0].Key = ch.Trust.Approvers[1].Keys[0].Key
@@ -275,6 +275,14 @@ func TestVerifyDetectsTampering(t *testing.T) {
 			a.Payload = strings.Replace(a.Payload, "evidence-test", "other", 1)
 		}, want: "the payload is not the one the approval signs"},
 		{name: "registry name, resealed", reseal: true, edit: func(b *Bundle) { b.Subjects[0].Changes[0].Trust.Registry = "other" }, want: "does not verify"},
+		{name: "trust base of another commit, resealed", reseal: true, edit: func(b *Bundle) {
+			ch := &b.Subjects[0].Changes[1]
+			ch.Trust.Base = strings.Repeat("a", 40)
+		}, want: "is not the commit's first parent"},
+		{name: "no trusted base claims verified, resealed", reseal: true, edit: func(b *Bundle) {
+			ch := &b.Subjects[0].Changes[1]
+			ch.Trust.Base, ch.Trust.Root = "", false
+		}, want: "does not verify with the keys the bundle lists for its base: approval/bad-signature: no trusted base"},
 		{name: "sum", edit: func(b *Bundle) { b.SHA256 = strings.Repeat("0", 64) }, want: "the bundle was changed"},
 		{name: "version", edit: func(b *Bundle) { b.Version = "relreg/evidence/v0" }, want: `version "relreg/evidence/v0"`},
 	}
@@ -313,6 +321,19 @@ func TestParseIsStrict(t *testing.T) {
 		{"trailing data", `{"version":"relreg/evidence/v1"} {}`},
 		{"not JSON", `version: relreg/evidence/v1`},
 	}
+	// A genuine bundle with a member duplicated or in another case: other
+	// JSON readers would see other content than relreg did.
+	raw, err := json.Marshal(newStory(t).bundle())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Parse(raw); err != nil {
+		t.Fatalf("Parse(genuine) error = %v", err)
+	}
+	tests = append(tests,
+		struct{ name, data string }{"member in another case", strings.Replace(string(raw), `"version"`, `"VERSION"`, 1)},
+		struct{ name, data string }{"duplicate member", strings.Replace(string(raw), `"verified":true`, `"verified":false,"verified":true`, 1)},
+	)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			if _, err := Parse([]byte(tt.data)); err == nil {

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/gowebpki/jcs"
 
 	"github.com/relreg/relreg/registry"
 )
@@ -41,6 +42,18 @@ func Parse(data []byte) (*Bundle, error) {
 	}
 	if dec.More() {
 		return nil, errors.New("not an evidence bundle: data after the JSON document")
+	}
+	// encoding/json matches member names in any case and keeps the last of
+	// duplicate members; another JSON reader may see other content. The
+	// bundle must be, member for member, what its decoded content encodes.
+	again, err := json.Marshal(&b)
+	if err != nil {
+		return nil, fmt.Errorf("not an evidence bundle: %w", err)
+	}
+	orig, err1 := jcs.Transform(data)
+	canon, err2 := jcs.Transform(again)
+	if err1 != nil || err2 != nil || !bytes.Equal(orig, canon) {
+		return nil, errors.New("not an evidence bundle as relreg writes it: duplicate members, members in another case, or values relreg does not write")
 	}
 	return &b, nil
 }
@@ -96,6 +109,17 @@ func verifyChange(s Subject, ch Change, where string, sum *Summary, fail func(st
 		}
 		return
 	}
+	// The trust must be the first parent's, or the commit must be the
+	// trust root; a commit with no trusted base verifies no approval.
+	trusted := true
+	switch {
+	case ch.Trust.Base != "" && (len(ch.Commit.Parents) == 0 || ch.Commit.Parents[0] != ch.Trust.Base):
+		fail("%s: the trust base %s is not the commit's first parent", where, shortSHA(ch.Trust.Base))
+	case ch.Trust.Base == "" && !ch.Trust.Root:
+		trusted = false
+	case ch.Trust.Base != "" && ch.Trust.Root:
+		fail("%s: a change with a trusted base is not the trust root", where)
+	}
 	d := ch.Document
 	if h := plumbing.ComputeHash(plumbing.BlobObject, d.YAML).String(); h != d.Blob {
 		fail("%s: the document's bytes hash to blob %s, not %s: the YAML was changed", where, h, d.Blob)
@@ -131,9 +155,12 @@ func verifyChange(s Subject, ch Change, where string, sum *Summary, fail func(st
 			fail("%s: current is %v, but the approval signs %s and the document's digest is %s", at, a.Current, a.Digest, d.Digest)
 		}
 		problems := kr.Check(ch.Trust.Registry, s.Subject, a.Approval)
+		if !trusted {
+			problems = append(problems, registry.Problem{Rule: registry.RuleBadSignature, Message: "no trusted base"})
+		}
 		switch {
 		case a.Verified && len(problems) > 0:
-			fail("%s does not verify with the keys trusted at the base: %v", at, problems[0])
+			fail("%s does not verify with the keys the bundle lists for its base: %v", at, problems[0])
 		case !a.Verified && len(problems) == 0:
 			fail("%s verifies, but the bundle says it does not", at)
 		case a.Verified:
