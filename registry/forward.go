@@ -82,9 +82,11 @@ type ScheduledFreeze struct {
 	End         time.Time `json:"end"`
 	// Allow lists the release types exempt from the freeze; never null.
 	Allow []string `json:"allow"`
-	// index is the freeze's position in spec.freezes, to tell apart two
-	// freezes of one name.
-	index int
+	// index is the freeze's position in spec.freezes; repeated is set when
+	// an earlier freeze of the schedule has the same name. Together they
+	// tell two freezes of one name apart, whatever the period shows.
+	index    int
+	repeated bool
 }
 
 // Kinds of deployment windows.
@@ -163,12 +165,15 @@ func Forward(reg *Registry, period Interval) (*ForwardSchedule, error) {
 			AnyTime:       cal.Unrestricted,
 		})
 		var freezes []ScheduledFreeze
+		named := map[string]bool{}
 		for _, fr := range cal.Freezes {
+			repeated := named[fr.Name]
+			named[fr.Name] = true
 			if fr.Overlaps(period) {
 				freezes = append(freezes, ScheduledFreeze{
 					Schedule: name, Environment: env, Name: fr.Name,
 					Start: fr.Start.UTC(), End: fr.End.UTC(),
-					Allow: append([]string{}, fr.Allow...), index: fr.Index,
+					Allow: append([]string{}, fr.Allow...), index: fr.Index, repeated: repeated,
 				})
 			}
 		}

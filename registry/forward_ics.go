@@ -67,14 +67,14 @@ func (f *ForwardSchedule) WriteICS(w io.Writer, stamp time.Time) error {
 		iw.line("END", "VEVENT")
 	}
 
-	seen := map[string]bool{}
 	for _, fr := range f.Freezes {
 		uid := "freeze/" + fr.Schedule + "/" + fr.Name
-		if seen[uid] {
-			// Two freezes of one name: tell them apart by position.
+		if fr.repeated {
+			// A later freeze of a name already used in the schedule: tell
+			// it apart by its position in spec.freezes, whichever freezes
+			// the period shows.
 			uid = fmt.Sprintf("%s/%d", uid, fr.index)
 		}
-		seen[uid] = true
 		allow := "no release type"
 		if len(fr.Allow) > 0 {
 			allow = strings.Join(fr.Allow, ", ")

@@ -518,7 +518,7 @@ func TestWriteICS(t *testing.T) {
 		Freezes: []ScheduledFreeze{
 			{Schedule: "production", Environment: "production", Name: "year-end", Allow: []string{"emergency"},
 				Start: time.Date(2026, 12, 20, 0, 0, 0, 0, time.UTC), End: time.Date(2027, 1, 4, 0, 0, 0, 0, time.UTC)},
-			{Schedule: "production", Environment: "production", Name: "year-end", Allow: []string{}, index: 3,
+			{Schedule: "production", Environment: "production", Name: "year-end", Allow: []string{}, index: 3, repeated: true,
 				Start: time.Date(2027, 2, 1, 0, 0, 0, 0, time.UTC), End: time.Date(2027, 2, 2, 0, 0, 0, 0, time.UTC)},
 		},
 	}
@@ -566,5 +566,40 @@ func TestWriteICS(t *testing.T) {
 		if !bytes.Contains(got, []byte(want)) {
 			t.Errorf("WriteICS() lacks %q", want)
 		}
+	}
+}
+
+// A freeze's UID does not depend on the period: the second freeze of a
+// name keeps its /<index> suffix even when the first is outside the period.
+func TestFreezeUIDStableAcrossPeriods(t *testing.T) {
+	reg := forwardRegistry(t, map[string]string{"staging": forwardStaging + `  freezes:
+    - name: x
+      start: 2026-12-22T00:00:00Z
+      end: 2027-01-02T00:00:00Z
+    - name: x
+      start: 2027-02-01T00:00:00Z
+      end: 2027-02-02T00:00:00Z
+`}, nil)
+	uids := func(from, to string) []string {
+		f, err := Forward(reg, mustInterval(t, from, to))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var b bytes.Buffer
+		if err := f.WriteICS(&b, time.Date(2026, 11, 24, 0, 0, 0, 0, time.UTC)); err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, l := range strings.Split(b.String(), "\r\n") {
+			if strings.HasPrefix(l, "UID:freeze/") {
+				out = append(out, l)
+			}
+		}
+		return out
+	}
+	all := uids("2026-11-01T00:00:00Z", "2027-12-31T00:00:00Z")
+	late := uids("2027-01-10T00:00:00Z", "2027-12-31T00:00:00Z")
+	if len(all) != 2 || len(late) != 1 || late[0] != all[1] {
+		t.Errorf("freeze UIDs: whole period %v, later period %v; want the later one to be the whole period's second", all, late)
 	}
 }

@@ -126,6 +126,14 @@ func (o *InitOptions) defaults(dir string) error {
 			return fmt.Errorf("%s %q does not match %s: use lowercase letters, digits and dashes", what, n, NamePattern)
 		}
 	}
+	// Each service once, in the order given.
+	var services []string
+	for _, s := range o.Services {
+		if !slices.Contains(services, s) {
+			services = append(services, s)
+		}
+	}
+	o.Services = services
 	for _, s := range o.Services {
 		if !ValidName(s) {
 			return fmt.Errorf("service name %q does not match %s: use lowercase letters, digits and dashes", s, NamePattern)
@@ -138,12 +146,10 @@ func (o *InitOptions) defaults(dir string) error {
 		return err
 	}
 	if o.Key != "" {
-		pub, _, _, rest, err := ssh.ParseAuthorizedKey([]byte(o.Key))
-		if err != nil || len(strings.TrimSpace(string(rest))) > 0 {
-			return fmt.Errorf("the approver key is not one OpenSSH public key line such as 'ssh-ed25519 AAAA... you@laptop'")
-		}
-		if _, ok := pub.(*ssh.Certificate); ok {
-			return fmt.Errorf("the approver key is a certificate: relreg accepts plain public keys only")
+		// The same check as approvers.yaml's key lines: no options, no
+		// certificates, an accepted key type.
+		if _, err := ParsePublicKeyLine(strings.TrimSpace(o.Key)); err != nil {
+			return fmt.Errorf("the approver key: %w", err)
 		}
 		o.Key = strings.TrimSpace(o.Key)
 	}
@@ -438,7 +444,8 @@ func NewRelease(reg *Registry, opts NewReleaseOptions) (string, []byte, error) {
 	}
 	if svc.Spec.Supported != "" {
 		c, err := semver.NewConstraint(svc.Spec.Supported)
-		if err == nil && !c.Check(semver.MustParse(version)) {
+		// A pre-release is judged by its core version, as validate does.
+		if err == nil && !c.Check(VersionCore(semver.MustParse(version))) {
 			return "", nil, fmt.Errorf("version %s is outside the versions service %s supports (%s): choose another version or change spec.supported",
 				version, opts.Service, svc.Spec.Supported)
 		}

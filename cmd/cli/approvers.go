@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"errors"
+	"fmt"
 
 	"github.com/spf13/cobra"
 
@@ -30,6 +31,9 @@ func newApproversCmd(g *globals) *cobra.Command {
 		Use:   "approvers",
 		Short: "Work with the approvers of the registry",
 		Args:  cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			return fmt.Errorf("name what to do: %s allowed-signers", c.CommandPath())
+		},
 	}
 	var out string
 	as := &cobra.Command{

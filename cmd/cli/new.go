@@ -2,12 +2,17 @@ package cli
 
 import (
 	"fmt"
+	"io/fs"
+	"os"
 	"path/filepath"
 	"strings"
+	"testing/fstest"
 
 	"github.com/spf13/cobra"
 
 	"github.com/relreg/relreg/registry"
+	"github.com/relreg/relreg/validate"
+	"github.com/relreg/relreg/validate/output"
 )
 
 const newLong = `Scaffold a new registry file from flags and the registry's contents.`
@@ -92,6 +97,20 @@ func runNewRelease(g *globals, o *registry.NewReleaseOptions) error {
 	if err != nil {
 		return err
 	}
+	// The file must validate where it lands: the bump its type asks for, a
+	// window its schedule allows, no conflict with other releases.
+	next, err := reg.Apply(withFile{os.DirFS(dir), rel, data}, []registry.FileChange{{Path: rel, To: "new"}}, registry.Options{})
+	if err != nil {
+		return err
+	}
+	if ds := validate.Static(next, validate.Options{Only: map[string]bool{rel: true}}); len(ds) > 0 {
+		w, _ := output.New(output.Text)
+		if err := w.Write(g.stdout, output.Result{Diagnostics: ds}); err != nil {
+			return err
+		}
+		fmt.Fprintf(g.stderr, "relreg: %s was not written: it would not validate; change the flags as the diagnostics say\n", rel)
+		return exitCode(exitInvalid)
+	}
 	p := filepath.Join(dir, filepath.FromSlash(rel))
 	if err := registry.CreateFile(p, data); err != nil {
 		return err
@@ -162,4 +181,19 @@ func runNewDML(g *globals, o *registry.NewDMLOptions) error {
 	}
 	fmt.Fprintf(g.stdout, "wrote %s\n", p)
 	return nil
+}
+
+// withFile is a file system with one more file: a document about to be
+// written, read by Registry.Apply before it exists on disk.
+type withFile struct {
+	fs.FS
+	name string
+	data []byte
+}
+
+func (w withFile) Open(name string) (fs.File, error) {
+	if name == w.name {
+		return fstest.MapFS{name: &fstest.MapFile{Data: w.data}}.Open(name)
+	}
+	return w.FS.Open(name)
 }

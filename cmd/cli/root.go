@@ -173,7 +173,7 @@ func (g *globals) loadRegistry() (*registry.Registry, error) {
 	reg, err := registry.Load(os.DirFS(dir), registry.Options{})
 	if err != nil {
 		if errors.Is(err, registry.ErrNotRegistry) {
-			return nil, fmt.Errorf("%s: %w", dir, err)
+			return nil, fmt.Errorf("%s is not a relreg registry: it holds no relreg.yaml (--registry names the registry folder itself); run 'relreg init %s' to create one", dir, dir)
 		}
 		return nil, err
 	}
@@ -183,7 +183,7 @@ func (g *globals) loadRegistry() (*registry.Registry, error) {
 // parseNow parses a --now flag value; empty means the current time.
 func parseNow(s string) (time.Time, error) {
 	if s == "" {
-		return time.Now().UTC(), nil
+		return time.Now().UTC().Truncate(time.Second), nil
 	}
 	t, err := time.Parse(time.RFC3339, s)
 	if err != nil {

@@ -57,10 +57,15 @@ func runValidate(g *globals, o *validateOptions) error {
 	ds := validate.Static(reg, validate.Options{Now: now})
 	res := output.Result{Files: len(reg.Files), Diagnostics: ds}
 	if o.format == output.SARIF {
-		// SARIF paths are relative to the repository, when there is one.
+		// SARIF paths are relative to the repository, when there is one;
+		// a --repo given explicitly must open.
 		if dir, err := g.registryRoot(); err == nil {
-			if repo, err := registry.OpenRepo(dir, g.repoDir); err == nil {
+			repo, err := registry.OpenRepo(dir, g.repoDir)
+			switch {
+			case err == nil:
 				res.RepoPrefix = repo.Prefix
+			case g.repoDir != "":
+				return err
 			}
 		}
 	}

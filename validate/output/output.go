@@ -67,7 +67,7 @@ func (e *UnknownFormatError) Error() string {
 // New returns the writer of a format.
 func New(format string) (Writer, error) {
 	switch format {
-	case Text, "":
+	case Text:
 		return textWriter{}, nil
 	case JSON:
 		return jsonWriter{}, nil

@@ -311,6 +311,7 @@ func TestSARIFRepoPrefix(t *testing.T) {
 		{"", "releases/payments/2.4.0.yaml"},
 		{"registry", "registry/releases/payments/2.4.0.yaml"},
 		{"ops/registry/", "ops/registry/releases/payments/2.4.0.yaml"},
+		{"my registry", "my%20registry/releases/payments/2.4.0.yaml"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.prefix, func(t *testing.T) {

@@ -3,6 +3,7 @@ package output
 import (
 	"encoding/json"
 	"io"
+	"net/url"
 	"slices"
 	"strings"
 
@@ -168,6 +169,7 @@ func (sarifWriter) Write(w io.Writer, r Result) error {
 			if r.RepoPrefix != "" {
 				uri = strings.TrimSuffix(r.RepoPrefix, "/") + "/" + d.File
 			}
+			uri = escapePath(uri)
 			loc := sarifLocation{PhysicalLocation: sarifPhysical{ArtifactLocation: sarifArtifact{URI: uri}}}
 			if d.Line > 0 {
 				loc.PhysicalLocation.Region = &sarifRegion{StartLine: d.Line, StartColumn: d.Column}
@@ -200,4 +202,14 @@ func sarifLevel(s registry.Severity) string {
 		return "warning"
 	}
 	return "error"
+}
+
+// escapePath makes a slash-separated path a valid URI reference: each
+// segment percent-encoded, so "2.4.0 copy.yaml" or "notes#1.txt" stay paths.
+func escapePath(p string) string {
+	segs := strings.Split(p, "/")
+	for i, s := range segs {
+		segs[i] = url.PathEscape(s)
+	}
+	return strings.Join(segs, "/")
 }
