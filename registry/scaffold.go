@@ -691,6 +691,19 @@ func NextWindow(s *Schedule, typ string, from time.Time) (Interval, error) {
 		}
 	}
 	horizon := from.AddDate(2, 0, 0)
+	if len(s.Spec.Windows) == 0 {
+		// A schedule without windows allows any time: the first hour from
+		// from that no freeze blocks.
+		iv := Interval{Start: from, End: from.Add(time.Hour)}
+		for iv.Start.Before(horizon) && frozen(iv) {
+			for _, f := range freezes {
+				if iv.Overlaps(f) && f.End.After(iv.Start) {
+					iv = Interval{Start: f.End, End: f.End.Add(time.Hour)}
+				}
+			}
+		}
+		consider(iv)
+	}
 	for _, w := range s.Spec.Windows {
 		if w.Weekly == nil {
 			if iv, err := ParseInterval(w.Start, w.End); err == nil {

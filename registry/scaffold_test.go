@@ -317,6 +317,31 @@ func TestNextWindowSkipsFreezes(t *testing.T) {
 	}
 }
 
+// A schedule without windows allows any time: the first hour no freeze
+// blocks.
+func TestNextWindowAnyTime(t *testing.T) {
+	s := &registry.Schedule{Metadata: registry.NameMeta{Name: "lab"}, Spec: registry.ScheduleSpec{
+		Freezes: []registry.Freeze{{Name: "audit", Start: "2026-12-01T00:00:00Z", End: "2026-12-02T00:00:00Z"}},
+	}}
+	tests := []struct {
+		from time.Time
+		want string
+	}{
+		{time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC), "2026-11-25T10:00:00Z"},
+		{time.Date(2026, 12, 1, 6, 0, 0, 0, time.UTC), "2026-12-02T00:00:00Z"},
+		{time.Date(2026, 11, 30, 23, 30, 0, 0, time.UTC), "2026-12-02T00:00:00Z"},
+	}
+	for _, tt := range tests {
+		iv, err := registry.NextWindow(s, "minor", tt.from)
+		if err != nil {
+			t.Fatalf("NextWindow(%s) error = %v", tt.from, err)
+		}
+		if got := iv.Start.UTC().Format(time.RFC3339); got != tt.want || iv.End.Sub(iv.Start) != time.Hour {
+			t.Errorf("NextWindow(%s) = %s for %s, want %s for 1h", tt.from, got, iv.End.Sub(iv.Start), tt.want)
+		}
+	}
+}
+
 func TestCreateFileRefusesOverwrite(t *testing.T) {
 	p := filepath.Join(t.TempDir(), "releases", "payments", "1.0.0.yaml")
 	if err := registry.CreateFile(p, []byte("first\n")); err != nil {
