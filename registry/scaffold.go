@@ -653,13 +653,46 @@ func releaseDeployment(reg *Registry, typ string, opts NewReleaseOptions) (Deplo
 	case opts.WindowStart != "" || opts.WindowEnd != "":
 		return Deployment{}, fmt.Errorf("give both --window-start and --window-end, or neither for the schedule's next window")
 	default:
-		iv, err := NextWindow(sched, typ, opts.Now.Add(24*time.Hour))
-		if err != nil {
-			return Deployment{}, err
+		// The schedule's next window that the release could keep when it
+		// is planned: not overlapping another open release of the service,
+		// nor a slot the schedule's other active releases already fill.
+		from := opts.Now.Add(24 * time.Hour)
+		var iv Interval
+		for range 500 {
+			next, err := NextWindow(sched, typ, from)
+			if err != nil {
+				return Deployment{}, err
+			}
+			iv = next
+			if !occupied(reg, opts.Service, name, max(1, sched.Spec.MaxConcurrent), iv) {
+				break
+			}
+			from = iv.End
 		}
 		d.Window = Window{Start: iv.Start.UTC().Format(time.RFC3339), End: iv.End.UTC().Format(time.RFC3339)}
 	}
 	return d, nil
+}
+
+// occupied reports whether a window is taken: another release of the
+// service that is not yet deployed overlaps it, or as many active releases
+// of the schedule as it allows at a time.
+func occupied(reg *Registry, service, schedule string, limit int, iv Interval) bool {
+	busy := 0
+	for id, r := range reg.Releases {
+		w, err := r.Interval()
+		if err != nil || !w.Overlaps(iv) {
+			continue
+		}
+		phase := r.Status.Phase
+		if strings.HasPrefix(id, service+"@") && (phase == PhaseDraft || Active(phase)) {
+			return true
+		}
+		if r.Spec.Deployment.Schedule == schedule && Active(phase) {
+			busy++
+		}
+	}
+	return busy >= limit
 }
 
 // NextWindow returns the first window of s that starts at or after from and

@@ -359,3 +359,26 @@ func TestCreateFileRefusesOverwrite(t *testing.T) {
 		t.Errorf("folder holds %d entries, want 1 (no temporary file left)", len(entries))
 	}
 }
+
+// Scaffolding releases one after another gives each its own window: a
+// window another open release of the service holds is skipped.
+func TestNewReleaseWindowsDoNotCollide(t *testing.T) {
+	dir := newRegistry(t, "1.0.0")
+	seen := map[string]bool{}
+	for i := range 3 {
+		reg := loadClean(t, dir)
+		rel, data, err := registry.NewRelease(reg, registry.NewReleaseOptions{Service: "payments", Type: "minor", Risk: "low", Now: scaffoldNow})
+		if err != nil {
+			t.Fatalf("NewRelease() %d error = %v", i, err)
+		}
+		if err := registry.CreateFile(filepath.Join(dir, rel), data); err != nil {
+			t.Fatal(err)
+		}
+		reg = loadClean(t, dir)
+		w := reg.Releases["payments@"+strings.TrimSuffix(filepath.Base(rel), ".yaml")].Spec.Deployment.Window
+		if seen[w.Start] {
+			t.Errorf("release %s got window %s, which an earlier one holds", rel, w.Start)
+		}
+		seen[w.Start] = true
+	}
+}
