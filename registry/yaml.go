@@ -296,13 +296,65 @@ func (c *converter) scalar(n *yaml.Node) any {
 	return n.Value
 }
 
-// The YAML 1.2 core schema's integer and float forms (section 10.3.2).
-var (
-	coreIntRE   = regexp.MustCompile(`^[-+]?[0-9]+$`)
-	coreOctRE   = regexp.MustCompile(`^0o[0-7]+$`)
-	coreHexRE   = regexp.MustCompile(`^0x[0-9a-fA-F]+$`)
-	coreFloatRE = regexp.MustCompile(`^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$`)
-)
+// The YAML 1.2 core schema's integer and float forms (section 10.3.2),
+// matched by hand: every plain scalar that starts like a number (dates and
+// versions among them) goes through these, in every file.
+//
+//	int:   [-+]?[0-9]+        octal: 0o[0-7]+        hex: 0x[0-9a-fA-F]+
+//	float: [-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?
+
+// digits returns the length of the run of bytes of s that ok accepts.
+func digits(s string, ok func(byte) bool) int {
+	n := 0
+	for n < len(s) && ok(s[n]) {
+		n++
+	}
+	return n
+}
+
+func isDec(b byte) bool { return b >= '0' && b <= '9' }
+func isOct(b byte) bool { return b >= '0' && b <= '7' }
+func isHex(b byte) bool { return isDec(b) || b >= 'a' && b <= 'f' || b >= 'A' && b <= 'F' }
+
+func unsign(s string) string {
+	if s != "" && (s[0] == '-' || s[0] == '+') {
+		return s[1:]
+	}
+	return s
+}
+
+func coreInt(s string) bool {
+	u := unsign(s)
+	return u != "" && digits(u, isDec) == len(u)
+}
+
+func coreOct(s string) bool {
+	return len(s) > 2 && s[:2] == "0o" && digits(s[2:], isOct) == len(s)-2
+}
+
+func coreHex(s string) bool {
+	return len(s) > 2 && s[:2] == "0x" && digits(s[2:], isHex) == len(s)-2
+}
+
+func coreFloat(s string) bool {
+	u := unsign(s)
+	n := digits(u, isDec)
+	rest := u[n:]
+	if rest != "" && rest[0] == '.' {
+		frac := digits(rest[1:], isDec)
+		if n == 0 && frac == 0 {
+			return false
+		}
+		rest = rest[1+frac:]
+	} else if n == 0 {
+		return false
+	}
+	if rest != "" && (rest[0] == 'e' || rest[0] == 'E') {
+		exp := unsign(rest[1:])
+		return exp != "" && digits(exp, isDec) == len(exp)
+	}
+	return rest == ""
+}
 
 // plain resolves a plain, untagged scalar as the YAML 1.2 core schema does:
 // null, a boolean, a decimal, octal (0o) or hexadecimal (0x) integer, a
@@ -325,13 +377,13 @@ func (c *converter) plain(n *yaml.Node) any {
 		return s
 	}
 	switch {
-	case coreIntRE.MatchString(s):
+	case coreInt(s):
 		return c.integer(n, s, 10)
-	case coreOctRE.MatchString(s):
+	case coreOct(s):
 		return c.integer(n, s[2:], 8)
-	case coreHexRE.MatchString(s):
+	case coreHex(s):
 		return c.integer(n, s[2:], 16)
-	case coreFloatRE.MatchString(s):
+	case coreFloat(s):
 		f, err := strconv.ParseFloat(s, 64)
 		if err != nil { // ErrRange: the syntax is checked above
 			c.fail(n, "yaml/limits", "number %s is out of range: quote it if it is text", s)
