@@ -62,6 +62,15 @@ define DEMO
 set -euo pipefail
 say() { printf '\n== %s\n' "$$*"; }
 run() { printf '$$ %s\n' "$$*"; "$$@"; }
+# fails runs a command that must exit 1 (diagnostics found).
+fails() {
+	set +e
+	run "$$@"
+	code=$$?
+	set -e
+	echo "exit $$code"
+	if [ "$$code" -ne 1 ]; then echo "demo: expected exit 1" >&2; exit 1; fi
+}
 
 say "A valid registry: relreg validate prints nothing and exits 0"
 run "$$RELREG" validate --registry examples/basic
@@ -85,12 +94,7 @@ sed 's/name: payments-db-migrations, version: 1\.5\.0/name: payments-db-migratio
 mv releases/payments/2.4.0.yaml.new releases/payments/2.4.0.yaml
 
 say "relreg validate catches all three and exits 1"
-set +e
-run "$$RELREG" validate
-code=$$?
-set -e
-echo "exit $$code"
-if [ "$$code" -ne 1 ]; then echo "demo: expected exit 1" >&2; exit 1; fi
+fails "$$RELREG" validate
 
 # ---------------------------------------------------------------------------
 # A merge request, in a git repository made from a fresh copy.
@@ -106,12 +110,7 @@ git checkout -q -b plan-payments-2.5.0
 say "A merge request moves payments 2.5.0 from draft to planned, without approvals"
 sed 's/^  phase: draft$$/  phase: planned/' releases/payments/2.5.0.yaml > releases/payments/2.5.0.yaml.new
 mv releases/payments/2.5.0.yaml.new releases/payments/2.5.0.yaml
-set +e
-run "$$RELREG" check --base main --now 2026-11-24T12:00:00Z
-code=$$?
-set -e
-echo "exit $$code"
-if [ "$$code" -ne 1 ]; then echo "demo: expected exit 1" >&2; exit 1; fi
+fails "$$RELREG" check --base main --now 2026-11-24T12:00:00Z
 
 say "Alice, a release manager, signs the plan with her (demo) key; the change passes"
 run "$$RELREG" digest payments@2.5.0
@@ -124,12 +123,7 @@ echo "exit 0"
 say "Backdating the approval breaks its signature"
 sed 's/^    at: 2026-11-24T10:00:00Z$$/    at: 2026-11-23T10:00:00Z/' releases/payments/2.5.0.yaml > releases/payments/2.5.0.yaml.new
 mv releases/payments/2.5.0.yaml.new releases/payments/2.5.0.yaml
-set +e
-run "$$RELREG" check --base main --now 2026-11-24T12:00:00Z
-code=$$?
-set -e
-echo "exit $$code"
-if [ "$$code" -ne 1 ]; then echo "demo: expected exit 1" >&2; exit 1; fi
+fails "$$RELREG" check --base main --now 2026-11-24T12:00:00Z
 
 say "Done: the demo ran as expected"
 endef

@@ -73,11 +73,7 @@ func newApproveCmd(g *globals) *cobra.Command {
 }
 
 func runApprove(g *globals, o *approveOptions, subject string) error {
-	dir, err := g.registryRoot()
-	if err != nil {
-		return err
-	}
-	reg, err := g.loadRegistry()
+	dir, reg, err := g.loadRegistryDir()
 	if err != nil {
 		return err
 	}

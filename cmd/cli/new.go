@@ -85,11 +85,7 @@ func newNewReleaseCmd(g *globals) *cobra.Command {
 }
 
 func runNewRelease(g *globals, o *registry.NewReleaseOptions) error {
-	dir, err := g.registryRoot()
-	if err != nil {
-		return err
-	}
-	reg, err := g.loadRegistry()
+	dir, reg, err := g.loadRegistryDir()
 	if err != nil {
 		return err
 	}
@@ -160,11 +156,7 @@ func newNewDMLCmd(g *globals) *cobra.Command {
 }
 
 func runNewDML(g *globals, o *registry.NewDMLOptions) error {
-	dir, err := g.registryRoot()
-	if err != nil {
-		return err
-	}
-	reg, err := g.loadRegistry()
+	dir, reg, err := g.loadRegistryDir()
 	if err != nil {
 		return err
 	}

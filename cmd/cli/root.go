@@ -166,18 +166,25 @@ func (g *globals) writeResult(w output.Writer, res output.Result) error {
 
 // loadRegistry loads the registry folder from disk.
 func (g *globals) loadRegistry() (*registry.Registry, error) {
+	_, reg, err := g.loadRegistryDir()
+	return reg, err
+}
+
+// loadRegistryDir loads the registry folder from disk and returns it too,
+// for commands that write into it.
+func (g *globals) loadRegistryDir() (string, *registry.Registry, error) {
 	dir, err := g.registryRoot()
 	if err != nil {
-		return nil, err
+		return "", nil, err
 	}
 	reg, err := registry.Load(os.DirFS(dir), registry.Options{})
 	if err != nil {
 		if errors.Is(err, registry.ErrNotRegistry) {
-			return nil, fmt.Errorf("%s is not a relreg registry: it holds no relreg.yaml (--registry names the registry folder itself); run 'relreg init %s' to create one", dir, dir)
+			return "", nil, fmt.Errorf("%s is not a relreg registry: it holds no relreg.yaml (--registry names the registry folder itself); run 'relreg init %s' to create one", dir, dir)
 		}
-		return nil, err
+		return "", nil, err
 	}
-	return reg, nil
+	return dir, reg, nil
 }
 
 // parseNow parses a --now flag value; empty means the current time.
