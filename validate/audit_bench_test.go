@@ -199,18 +199,7 @@ func (h *auditHistory) write(tb testing.TB) string {
 		doc = strings.Replace(doc, "phase: testing", "phase: cancelled\n  cancellation: {reason: superseded}", 1)
 		main = h.commit("refs/heads/main", "dev", main, 0, map[string]string{path: doc})
 	}
-	dir := tb.TempDir()
-	for _, args := range [][]string{{"init", "-q", "-b", "main"}, {"fast-import", "--quiet"}, {"checkout", "-q", "main"}} {
-		cmd := exec.Command("git", args...)
-		cmd.Dir = dir
-		if args[0] == "fast-import" {
-			cmd.Stdin = &h.stream
-		}
-		if out, err := cmd.CombinedOutput(); err != nil {
-			tb.Fatalf("git %s: %v\n%s", args[0], err, out)
-		}
-	}
-	return dir
+	return fastImport(tb, &h.stream)
 }
 
 // TestAuditGeneratedHistory audits a small generated history: exactly the

@@ -3,6 +3,7 @@ package validate_test
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -75,18 +76,7 @@ func historyRepo(b *testing.B, n, commits int) string {
 	fmt.Fprintf(&stream, "M 100644 inline %s\n", filepath.ToSlash(draft))
 	data(edited)
 
-	repo := b.TempDir()
-	for _, args := range [][]string{{"init", "-q", "-b", "main"}, {"fast-import", "--quiet"}, {"checkout", "-q", "main"}} {
-		cmd := exec.Command("git", args...)
-		cmd.Dir = repo
-		if args[0] == "fast-import" {
-			cmd.Stdin = &stream
-		}
-		if out, err := cmd.CombinedOutput(); err != nil {
-			b.Fatalf("git %s: %v\n%s", args[0], err, out)
-		}
-	}
-	return repo
+	return fastImport(b, &stream)
 }
 
 func benchmarkCheck(b *testing.B, n int) {
@@ -113,3 +103,21 @@ func benchmarkCheck(b *testing.B, n int) {
 // the cost should follow the size of the change, not of the registry.
 func BenchmarkCheck1k(b *testing.B)  { benchmarkCheck(b, 1000) }
 func BenchmarkCheck10k(b *testing.B) { benchmarkCheck(b, 10000) }
+
+// fastImport makes a new repository from a git fast-import stream and
+// checks out its main branch.
+func fastImport(tb testing.TB, stream io.Reader) string {
+	tb.Helper()
+	dir := tb.TempDir()
+	for _, args := range [][]string{{"init", "-q", "-b", "main"}, {"fast-import", "--quiet"}, {"checkout", "-q", "main"}} {
+		cmd := exec.Command("git", args...)
+		cmd.Dir = dir
+		if args[0] == "fast-import" {
+			cmd.Stdin = stream
+		}
+		if out, err := cmd.CombinedOutput(); err != nil {
+			tb.Fatalf("git %s: %v\n%s", args[0], err, out)
+		}
+	}
+	return dir
+}

@@ -45,18 +45,7 @@ func reportHistory(b *testing.B) string {
 			}
 		}
 	}
-	repo := b.TempDir()
-	for _, args := range [][]string{{"init", "-q", "-b", "main"}, {"fast-import", "--quiet"}, {"checkout", "-q", "main"}} {
-		cmd := exec.Command("git", args...)
-		cmd.Dir = repo
-		if args[0] == "fast-import" {
-			cmd.Stdin = &stream
-		}
-		if out, err := cmd.CombinedOutput(); err != nil {
-			b.Fatalf("git %s: %v\n%s", args[0], err, out)
-		}
-	}
-	return repo
+	return fastImport(b, &stream)
 }
 
 // BenchmarkReport reads the whole history and computes the KPIs, as
