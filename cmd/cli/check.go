@@ -52,11 +52,7 @@ func newCheckCmd(g *globals) *cobra.Command {
 }
 
 func runCheck(g *globals, o *checkOptions) error {
-	w, err := output.New(o.format)
-	if err != nil {
-		return err
-	}
-	now, err := parseNow(o.now)
+	w, now, err := diagnosticFlags(o.format, o.now)
 	if err != nil {
 		return err
 	}

@@ -107,11 +107,7 @@ func newHookPreReceiveCmd(g *globals) *cobra.Command {
 		Short: "Check a push on the git server (reads old new ref lines on stdin)",
 		Args:  cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
-			w, err := output.New(format)
-			if err != nil {
-				return err
-			}
-			t, err := parseNow(now)
+			w, t, err := diagnosticFlags(format, now)
 			if err != nil {
 				return err
 			}

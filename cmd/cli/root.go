@@ -187,6 +187,17 @@ func (g *globals) loadRegistryDir() (string, *registry.Registry, error) {
 	return dir, reg, nil
 }
 
+// diagnosticFlags checks the --format and --now of a command that prints
+// diagnostics, before it reads anything: a bad flag is exit 2.
+func diagnosticFlags(format, now string) (output.Writer, time.Time, error) {
+	w, err := output.New(format)
+	if err != nil {
+		return nil, time.Time{}, err
+	}
+	t, err := parseNow(now)
+	return w, t, err
+}
+
 // parseNow parses a --now flag value; empty means the current time.
 func parseNow(s string) (time.Time, error) {
 	if s == "" {

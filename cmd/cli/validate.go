@@ -42,11 +42,7 @@ func newValidateCmd(g *globals) *cobra.Command {
 }
 
 func runValidate(g *globals, o *validateOptions) error {
-	w, err := output.New(o.format)
-	if err != nil {
-		return err
-	}
-	now, err := parseNow(o.now)
+	w, now, err := diagnosticFlags(o.format, o.now)
 	if err != nil {
 		return err
 	}
