@@ -141,6 +141,17 @@ func (w *world) set(path, content string) { w.files[path] = &fstest.MapFile{Data
 
 func (w *world) get(path string) string { return string(w.files[path].Data) }
 
+// edit replaces the first old in a file with new; a fixture that no longer
+// holds old fails the test instead of silently changing nothing.
+func (w *world) edit(path, old, new string) {
+	w.t.Helper()
+	s := w.get(path)
+	if !strings.Contains(s, old) {
+		w.t.Fatalf("edit %s: %q not found", path, old)
+	}
+	w.set(path, strings.Replace(s, old, new, 1))
+}
+
 func (w *world) snapshot() fstest.MapFS {
 	out := fstest.MapFS{}
 	for k, v := range w.files {
@@ -279,7 +290,7 @@ func TestChangeRules(t *testing.T) {
 		{
 			name: "an approver without email cannot be ruled out as an author",
 			base: func(w *world) {
-				w.set("approvers.yaml", strings.Replace(w.get("approvers.yaml"), "email: alice@example.com\n", "", 1))
+				w.edit("approvers.yaml", "email: alice@example.com\n", "")
 			},
 			head: func(w *world) {
 				w.set(rel, chgRelease("1.0.0", "planned", window1))
@@ -293,7 +304,7 @@ func TestChangeRules(t *testing.T) {
 			head: func(w *world) {
 				w.set(rel, chgRelease("1.0.0", "planned", window1))
 				w.approve(rel, "plan", "alice", "release-manager")
-				w.set(rel, strings.Replace(w.get(rel), "title: Release 1.0.0", "title: Changed after signing", 1))
+				w.edit(rel, "title: Release 1.0.0", "title: Changed after signing")
 			},
 			want: []ruleAt{{"approval/insufficient", rel}, {"approval/stale", rel}},
 		},
@@ -304,7 +315,7 @@ func TestChangeRules(t *testing.T) {
 				w.approve(rel, "plan", "alice", "release-manager")
 			},
 			head: func(w *world) {
-				w.set(rel, strings.Replace(w.get(rel), "phase: planned", "phase: building", 1))
+				w.edit(rel, "phase: planned", "phase: building")
 				w.approve(rel, "build", "bob", "release-manager")
 			},
 		},
@@ -312,7 +323,7 @@ func TestChangeRules(t *testing.T) {
 			name: "skipping to accepted needs every gate on the way",
 			base: func(w *world) { w.set(rel, chgRelease("1.0.0", "planned", window1)) },
 			head: func(w *world) {
-				w.set(rel, strings.Replace(w.get(rel), "phase: planned", "phase: accepted", 1))
+				w.edit(rel, "phase: planned", "phase: accepted")
 			},
 			// build and accept approvals missing, component not verified
 			want: []ruleAt{{"dml/not-verified", rel}, {"lifecycle/gate", rel}, {"approval/insufficient", rel}, {"approval/insufficient", rel}},
@@ -320,19 +331,19 @@ func TestChangeRules(t *testing.T) {
 		{
 			name: "illegal transition",
 			base: func(w *world) { w.set(rel, chgRelease("1.0.0", "deployed", window1)) },
-			head: func(w *world) { w.set(rel, strings.Replace(w.get(rel), "phase: deployed", "phase: testing", 1)) },
+			head: func(w *world) { w.edit(rel, "phase: deployed", "phase: testing") },
 			want: []ruleAt{{"lifecycle/illegal-transition", rel}},
 		},
 		{
 			name: "editing a closed release",
 			base: func(w *world) { w.set(rel, chgRelease("1.0.0", "closed", window1)) },
-			head: func(w *world) { w.set(rel, strings.Replace(w.get(rel), "outcome: successful", "outcome: failed", 1)) },
+			head: func(w *world) { w.edit(rel, "outcome: successful", "outcome: failed") },
 			want: []ruleAt{{"lifecycle/frozen", rel}},
 		},
 		{
 			name: "closed to retired",
 			base: func(w *world) { w.set(rel, chgRelease("1.0.0", "closed", window1)) },
-			head: func(w *world) { w.set(rel, strings.Replace(w.get(rel), "phase: closed", "phase: retired", 1)) },
+			head: func(w *world) { w.edit(rel, "phase: closed", "phase: retired") },
 		},
 		{
 			name: "reschedule at accepted",
@@ -341,7 +352,7 @@ func TestChangeRules(t *testing.T) {
 				w.set(rel, chgRelease("1.0.0", "accepted", window1))
 			},
 			head: func(w *world) {
-				w.set(rel, strings.Replace(w.get(rel), "2026-12-02T02:00:00Z", "2026-12-02T03:00:00Z", 1))
+				w.edit(rel, "2026-12-02T02:00:00Z", "2026-12-02T03:00:00Z")
 			},
 		},
 		{
@@ -351,7 +362,7 @@ func TestChangeRules(t *testing.T) {
 				w.set(rel, chgRelease("1.0.0", "accepted", window1))
 			},
 			head: func(w *world) {
-				w.set(rel, strings.Replace(w.get(rel), "{name: payments-api, version: 1.0.0}", "{name: payments-api, version: 1.0.1}", 1))
+				w.edit(rel, "{name: payments-api, version: 1.0.0}", "{name: payments-api, version: 1.0.1}")
 			},
 			want: []ruleAt{{"lifecycle/frozen", rel}, {"dml/missing", rel}},
 		},
@@ -368,13 +379,13 @@ func TestChangeRules(t *testing.T) {
 		},
 		{
 			name: "changing a DML digest",
-			head: func(w *world) { w.set(dml, strings.Replace(w.get(dml), "sha256:abab", "sha256:cdab", 1)) },
+			head: func(w *world) { w.edit(dml, "sha256:abab", "sha256:cdab") },
 			want: []ruleAt{{"dml/immutable", dml}},
 		},
 		{
 			name: "DML verified with approval",
 			head: func(w *world) {
-				w.set(dml, strings.Replace(w.get(dml), "state: candidate", "state: verified", 1))
+				w.edit(dml, "state: candidate", "state: verified")
 				w.approve(dml, "verify", "bob", "release-manager")
 			},
 		},
@@ -408,7 +419,7 @@ func TestChangeRules(t *testing.T) {
 		{
 			name: "schedule change needs approval",
 			head: func(w *world) {
-				w.set("schedules/production.yaml", strings.Replace(w.get("schedules/production.yaml"), "maxConcurrent: 2", "maxConcurrent: 3", 1))
+				w.edit("schedules/production.yaml", "maxConcurrent: 2", "maxConcurrent: 3")
 			},
 			want: []ruleAt{{"approval/insufficient", "schedules/production.yaml"}},
 		},
@@ -420,19 +431,19 @@ func TestChangeRules(t *testing.T) {
 		{
 			name: "schedule change approved",
 			head: func(w *world) {
-				w.set("schedules/production.yaml", strings.Replace(w.get("schedules/production.yaml"), "maxConcurrent: 2", "maxConcurrent: 3", 1))
+				w.edit("schedules/production.yaml", "maxConcurrent: 2", "maxConcurrent: 3")
 				w.approve("schedules/production.yaml", "schedule", "carol", "service-owner")
 			},
 		},
 		{
 			name: "policy change without govern approval",
-			head: func(w *world) { w.set("relreg.yaml", strings.Replace(w.get("relreg.yaml"), "count: 2", "count: 1", 1)) },
+			head: func(w *world) { w.edit("relreg.yaml", "count: 2", "count: 1") },
 			want: []ruleAt{{"governance/unapproved", "relreg.yaml"}},
 		},
 		{
 			name: "policy change with govern approval",
 			head: func(w *world) {
-				w.set("relreg.yaml", strings.Replace(w.get("relreg.yaml"), "count: 2", "count: 1", 1))
+				w.edit("relreg.yaml", "count: 2", "count: 1")
 				w.approve("relreg.yaml", "govern", "alice", "registry-admin")
 			},
 		},
@@ -440,7 +451,7 @@ func TestChangeRules(t *testing.T) {
 			name: "a key line's comment may change",
 			head: func(w *world) {
 				line := strings.TrimSpace(string(ssh.MarshalAuthorizedKey(w.people["bob"].signer.PublicKey())))
-				w.set("approvers.yaml", strings.Replace(w.get("approvers.yaml"), line, line+" bob@new-laptop", 1))
+				w.edit("approvers.yaml", line, line+" bob@new-laptop")
 				w.approve("approvers.yaml", "govern", "alice", "registry-admin")
 			},
 		},
@@ -455,7 +466,7 @@ func TestChangeRules(t *testing.T) {
 		{
 			name: "renaming the registry",
 			head: func(w *world) {
-				w.set("relreg.yaml", strings.Replace(w.get("relreg.yaml"), "name: test-registry", "name: other", 1))
+				w.edit("relreg.yaml", "name: test-registry", "name: other")
 			},
 			want: []ruleAt{{"lifecycle/frozen", "relreg.yaml"}},
 		},
@@ -466,7 +477,7 @@ func TestChangeRules(t *testing.T) {
 				w.set(rel, chgRelease("1.0.0", "accepted", "{start: 2026-11-01T22:00:00Z, end: 2026-11-02T02:00:00Z}"))
 			},
 			head: func(w *world) {
-				w.set(rel, strings.Replace(w.get(rel), "phase: accepted", "phase: deploying", 1))
+				w.edit(rel, "phase: accepted", "phase: deploying")
 				w.approve(rel, "deploy", "alice", "release-manager")
 			},
 			want: []ruleAt{{"schedule/window-passed", rel}},
@@ -479,7 +490,7 @@ func TestChangeRules(t *testing.T) {
 				w.set("releases/payments/1.1.0.yaml", chgRelease("1.1.0", "deploying", "{start: 2026-12-08T22:00:00Z, end: 2026-12-09T02:00:00Z}"))
 			},
 			head: func(w *world) {
-				w.set(rel, strings.Replace(w.get(rel), "phase: accepted", "phase: deploying", 1))
+				w.edit(rel, "phase: accepted", "phase: deploying")
 				w.approve(rel, "deploy", "alice", "release-manager")
 			},
 			want: []ruleAt{{"lifecycle/gate", rel}},
@@ -493,7 +504,7 @@ func TestChangeRules(t *testing.T) {
 			},
 			head: func(w *world) {
 				const next = "releases/payments/1.1.0.yaml"
-				w.set(next, strings.Replace(w.get(next), "phase: accepted", "phase: deploying", 1))
+				w.edit(next, "phase: accepted", "phase: deploying")
 				w.approve(next, "deploy", "alice", "release-manager")
 			},
 			want: []ruleAt{{"lifecycle/gate", "releases/payments/1.1.0.yaml"}},
@@ -501,22 +512,22 @@ func TestChangeRules(t *testing.T) {
 		{
 			name: "cancelled without a reason",
 			base: func(w *world) { w.set(rel, chgRelease("1.0.0", "draft", window1)) },
-			head: func(w *world) { w.set(rel, strings.Replace(w.get(rel), "phase: draft", "phase: cancelled", 1)) },
+			head: func(w *world) { w.edit(rel, "phase: draft", "phase: cancelled") },
 			want: []ruleAt{{"lifecycle/gate", rel}},
 		},
 		{
 			name: "cancelled with a reason",
 			base: func(w *world) { w.set(rel, chgRelease("1.0.0", "draft", window1)) },
 			head: func(w *world) {
-				w.set(rel, strings.Replace(w.get(rel), "phase: draft", "phase: cancelled\n  cancellation: {reason: superseded}", 1))
+				w.edit(rel, "phase: draft", "phase: cancelled\n  cancellation: {reason: superseded}")
 			},
 		},
 		{
 			name: "rolled back without the backout time",
 			base: func(w *world) { w.set(rel, chgRelease("1.0.0", "deploying", window1)) },
 			head: func(w *world) {
-				s := strings.Replace(w.get(rel), "phase: deploying", "phase: rolled-back", 1)
-				w.set(rel, strings.Replace(s, "  backout: {executedAt: \"2026-12-01T23:00:00Z\"}\n", "", 1))
+				w.edit(rel, "phase: deploying", "phase: rolled-back")
+				w.edit(rel, "  backout: {executedAt: \"2026-12-01T23:00:00Z\"}\n", "")
 			},
 			want: []ruleAt{{"lifecycle/gate", rel}},
 		},
@@ -524,8 +535,8 @@ func TestChangeRules(t *testing.T) {
 			name: "closed without a review",
 			base: func(w *world) { w.set(rel, chgRelease("1.0.0", "deployed", window1)) },
 			head: func(w *world) {
-				s := strings.Replace(w.get(rel), "phase: deployed", "phase: closed", 1)
-				w.set(rel, strings.Replace(s, "  review: {outcome: successful}\n", "", 1))
+				w.edit(rel, "phase: deployed", "phase: closed")
+				w.edit(rel, "  review: {outcome: successful}\n", "")
 			},
 			want: []ruleAt{{"lifecycle/gate", rel}},
 		},
@@ -534,14 +545,14 @@ func TestChangeRules(t *testing.T) {
 			base: func(w *world) {
 				w.set(rel, strings.Replace(chgRelease("1.0.0", "deploying", window1), "verification: {result: passed}", "verification: {result: failed}", 1))
 			},
-			head: func(w *world) { w.set(rel, strings.Replace(w.get(rel), "phase: deploying", "phase: closed", 1)) },
+			head: func(w *world) { w.edit(rel, "phase: deploying", "phase: closed") },
 		},
 		{
 			name: "deployed without verification",
 			base: func(w *world) { w.set(rel, chgRelease("1.0.0", "deploying", window1)) },
 			head: func(w *world) {
-				s := strings.Replace(w.get(rel), "phase: deploying", "phase: deployed", 1)
-				w.set(rel, strings.Replace(s, "verification: {result: passed}", "verification: {result: failed}", 1))
+				w.edit(rel, "phase: deploying", "phase: deployed")
+				w.edit(rel, "verification: {result: passed}", "verification: {result: failed}")
 			},
 			want: []ruleAt{{"lifecycle/gate", rel}},
 		},
