@@ -117,6 +117,13 @@ type Options struct {
 	// file systems that know their hashes (HashFS, such as git trees), so
 	// a file unchanged between two commits is parsed once.
 	Cache *ParseCache
+	// Subset, when not nil, limits the services, releases and DML entries
+	// loaded to the paths it holds (relreg.yaml, approvers.yaml and the
+	// schedules are always loaded): a partial registry, for a check that
+	// knows which files its rules read. The folders of those kinds are then
+	// not walked, so a stray file there gets no layout diagnostic; the
+	// caller loads whole when a change adds one.
+	Subset map[string]bool
 }
 
 // ParseCache holds parsed YAML by content hash. It is safe for concurrent use.
@@ -159,7 +166,7 @@ func Load(fsys fs.FS, opts Options) (*Registry, error) {
 		}
 		return nil, fmt.Errorf("read %s: %w", ConfigFile, err)
 	}
-	docs, diags, err := list(fsys)
+	docs, diags, err := list(fsys, opts.Subset)
 	if err != nil {
 		return nil, err
 	}
@@ -327,7 +334,9 @@ func decode(d *Document, v any) { decodeValue(v, d.Node.Value) }
 
 // list walks the layout of contract section 1 and returns the documents it
 // finds (unparsed) and layout diagnostics for files that do not belong.
-func list(fsys fs.FS) ([]*Document, []Diagnostic, error) {
+// With a subset, releases and DML entries are the subset's files that
+// exist.
+func list(fsys fs.FS, subset map[string]bool) ([]*Document, []Diagnostic, error) {
 	docs := []*Document{{Path: ConfigFile, Kind: KindRegistry, ID: "registry"}}
 	var diags []Diagnostic
 	if _, err := fs.Stat(fsys, ApproversFile); err == nil {
@@ -351,7 +360,19 @@ func list(fsys fs.FS) ([]*Document, []Diagnostic, error) {
 		}
 		return "", false
 	}
+	// fromSubset adds the subset's documents of a kind that exist.
+	fromSubset := func(kind string) {
+		for p := range subset {
+			if k, id, ok := PathKind(p); ok && k == kind && exists(fsys, p) {
+				docs = append(docs, &Document{Path: p, Kind: kind, ID: id})
+			}
+		}
+	}
 	flat := func(dir, kind, what string) error {
+		if subset != nil && kind == KindService {
+			fromSubset(kind)
+			return nil
+		}
 		entries, err := readDir(fsys, dir)
 		if err != nil {
 			return err
@@ -365,6 +386,10 @@ func list(fsys fs.FS) ([]*Document, []Diagnostic, error) {
 		return nil
 	}
 	nested := func(dir, kind, what string) error {
+		if subset != nil {
+			fromSubset(kind)
+			return nil
+		}
 		entries, err := readDir(fsys, dir)
 		if err != nil {
 			return err
@@ -402,6 +427,17 @@ func list(fsys fs.FS) ([]*Document, []Diagnostic, error) {
 	}
 	slices.SortFunc(docs, func(a, b *Document) int { return strings.Compare(a.Path, b.Path) })
 	return docs, diags, nil
+}
+
+// exists reports whether fsys holds a file at p; for a git tree without
+// opening the blob.
+func exists(fsys fs.FS, p string) bool {
+	if hfs, ok := fsys.(HashFS); ok {
+		_, ok := hfs.Hash(p)
+		return ok
+	}
+	fi, err := fs.Stat(fsys, p)
+	return err == nil && !fi.IsDir()
 }
 
 func readDir(fsys fs.FS, dir string) ([]fs.DirEntry, error) {

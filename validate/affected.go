@@ -1,7 +1,12 @@
 package validate
 
 import (
+	"iter"
+	"maps"
+	"slices"
 	"strings"
+
+	"github.com/Masterminds/semver/v3"
 
 	"github.com/relreg/relreg/registry"
 )
@@ -54,15 +59,65 @@ func (c *changeCtx) affectedStatic(changed map[string]bool) []registry.Diagnosti
 
 // affected returns the files whose static diagnostics a change to the
 // changed files may alter: every file when relreg.yaml or approvers.yaml
-// changed; the releases of a changed service or schedule; for a changed
-// release, the other releases of its service (version bumps), the releases
-// of its schedule whose windows overlap its window before or after the
-// change (conflicts), the releases that depend on it and those it depends
-// on, directly or not (cycles); and the releases naming a changed DML entry.
+// changed, otherwise the releases affectedReleases finds.
 func (c *changeCtx) affected(changed map[string]bool) map[string]bool {
-	out := map[string]bool{}
+	out, all := affectedReleases(changed, registryFacts{c.base}, registryFacts{c.head})
+	if all {
+		out = map[string]bool{}
+		for _, d := range c.head.Files {
+			out[d.Path] = true
+		}
+	}
+	return out
+}
+
+// releaseFacts gives the facts of the releases of one registry.
+type releaseFacts interface {
+	Get(id string) (registry.Facts, bool)
+	All() iter.Seq2[string, registry.Facts]
+}
+
+// registryFacts reads facts from a loaded registry.
+type registryFacts struct{ reg *registry.Registry }
+
+func (r registryFacts) Get(id string) (registry.Facts, bool) {
+	if rel := r.reg.Releases[id]; rel != nil {
+		return rel.Facts(), true
+	}
+	return registry.Facts{}, false
+}
+
+func (r registryFacts) All() iter.Seq2[string, registry.Facts] {
+	return func(yield func(string, registry.Facts) bool) {
+		for id, rel := range r.reg.Releases {
+			if !yield(id, rel.Facts()) {
+				return
+			}
+		}
+	}
+}
+
+// factsMap holds facts by release id, as registry.ReleaseFacts returns them.
+type factsMap map[string]registry.Facts
+
+func (m factsMap) Get(id string) (registry.Facts, bool)   { f, ok := m[id]; return f, ok }
+func (m factsMap) All() iter.Seq2[string, registry.Facts] { return maps.All(m) }
+
+// affectedReleases returns the paths of the releases whose static
+// diagnostics a change to the changed files may alter: the releases of a
+// changed service or schedule; for a changed release, the releases of its
+// service or schedule whose windows overlap its window before or after the
+// change (conflicts), the releases that depend on it and those it depends
+// on, directly or not (cycles), and, when it is added, deleted or becomes
+// unreadable, the releases just above it in its service, whose previous
+// release it is or was (version bumps); and the releases naming a changed
+// DML entry. all is true when relreg.yaml or approvers.yaml changed: then
+// every file is affected.
+func affectedReleases(changed map[string]bool, base, head releaseFacts) (out map[string]bool, all bool) {
+	out = map[string]bool{}
 	services, schedules, releases, dml := map[string]bool{}, map[string]bool{}, map[string]bool{}, map[string]bool{}
-	windows := map[string][]registry.Interval{} // schedule -> windows of changed releases
+	// Windows of changed releases, before and after, by schedule and service.
+	bySchedule, byService := map[string][]registry.Interval{}, map[string][]registry.Interval{}
 	for p := range changed {
 		kind, id, ok := registry.PathKind(p)
 		if !ok {
@@ -70,10 +125,7 @@ func (c *changeCtx) affected(changed map[string]bool) map[string]bool {
 		}
 		switch kind {
 		case registry.KindRegistry, registry.KindApprovers:
-			for _, d := range c.head.Files {
-				out[d.Path] = true
-			}
-			return out
+			return nil, true
 		case registry.KindService:
 			services[id] = true
 		case registry.KindSchedule:
@@ -82,47 +134,157 @@ func (c *changeCtx) affected(changed map[string]bool) map[string]bool {
 			dml[id] = true
 		case registry.KindRelease:
 			releases[id] = true
-			for _, reg := range []*registry.Registry{c.base, c.head} {
-				if r := reg.Releases[id]; r != nil {
-					if iv, err := r.Interval(); err == nil {
-						windows[r.Spec.Deployment.Schedule] = append(windows[r.Spec.Deployment.Schedule], iv)
-					}
+			for _, src := range []releaseFacts{base, head} {
+				if f, ok := src.Get(id); ok && f.WindowOK {
+					bySchedule[f.Schedule] = append(bySchedule[f.Schedule], f.Window)
+					byService[serviceOf(id)] = append(byService[serviceOf(id)], f.Window)
 				}
 			}
 		}
 	}
-	changedServices := map[string]bool{}
+	// Releases added, deleted or made unreadable, whose service's version
+	// order changes, with the releases of their services.
+	moved := map[string]bool{}
 	for id := range releases {
-		changedServices[serviceOf(id)] = true
+		_, before := base.Get(id)
+		_, after := head.Get(id)
+		if before != after {
+			moved[id] = true
+		}
 	}
-	var deps []*registry.Release
-	for id, r := range c.head.Releases {
-		sched := r.Spec.Deployment.Schedule
-		hit := services[serviceOf(id)] || changedServices[serviceOf(id)] || schedules[sched]
-		if !hit && len(windows[sched]) > 0 {
-			if iv, err := r.Interval(); err == nil {
-				for _, cw := range windows[sched] {
-					hit = hit || iv.Overlaps(cw)
-				}
+	ordered := map[string][]string{}
+	for id := range moved {
+		ordered[serviceOf(id)] = append(ordered[serviceOf(id)], id)
+	}
+	overlaps := func(iv registry.Interval, windows []registry.Interval) bool {
+		for _, w := range windows {
+			if iv.Overlaps(w) {
+				return true
 			}
 		}
-		for _, dep := range r.Spec.DependsOn {
+		return false
+	}
+	var deps []string
+	for id, f := range head.All() {
+		svc := serviceOf(id)
+		hit := services[svc] || schedules[f.Schedule] ||
+			f.WindowOK && (overlaps(f.Window, bySchedule[f.Schedule]) || overlaps(f.Window, byService[svc]))
+		for _, dep := range f.DependsOn {
 			hit = hit || releases[dep]
 		}
-		for _, comp := range r.Spec.Components {
+		for _, comp := range f.Components {
 			hit = hit || dml[comp.Name+"@"+comp.Version]
 		}
 		if hit {
-			out[r.Doc.Path] = true
+			out[registry.ReleasePath(id)] = true
 		}
 		if releases[id] {
-			deps = append(deps, r)
+			deps = append(deps, id)
+		}
+		if _, ok := ordered[svc]; ok && !moved[id] {
+			ordered[svc] = append(ordered[svc], id)
 		}
 	}
-	for _, r := range dependencyClosure(c.head, deps) {
-		out[r.Doc.Path] = true
+	for id := range moved {
+		for _, next := range nextReleases(ordered[serviceOf(id)], id) {
+			out[registry.ReleasePath(next)] = true
+		}
+	}
+	for _, id := range factsClosure(head, deps) {
+		out[registry.ReleasePath(id)] = true
+	}
+	return out, false
+}
+
+// versionOf returns the version a release id's path gives, or nil.
+func versionOf(id string) *semver.Version {
+	_, s, _ := strings.Cut(id, "@")
+	v, err := registry.ParseVersion(s)
+	if err != nil {
+		return nil
+	}
+	return v
+}
+
+// nextReleases returns, among the releases ids of one service, those of
+// the lowest core version above id's: the releases whose previous release
+// (semver/bump-mismatch) id is, or would be.
+func nextReleases(ids []string, id string) []string {
+	v := versionOf(id)
+	if v == nil {
+		return nil
+	}
+	core := registry.VersionCore(v)
+	var next *semver.Version
+	var out []string
+	for _, other := range ids {
+		ov := versionOf(other)
+		if ov == nil {
+			continue
+		}
+		oc := registry.VersionCore(ov)
+		switch {
+		case !oc.GreaterThan(core):
+		case next == nil || oc.LessThan(next):
+			next, out = oc, []string{other}
+		case oc.Equal(next):
+			out = append(out, other)
+		}
 	}
 	return out
+}
+
+// previousReleases returns, among the releases ids of one service, those
+// of the highest core version below id's: the one the version bump of id
+// is judged against is among them.
+func previousReleases(ids []string, id string) []string {
+	v := versionOf(id)
+	if v == nil {
+		return nil
+	}
+	core := registry.VersionCore(v)
+	var prev *semver.Version
+	var out []string
+	for _, other := range ids {
+		ov := versionOf(other)
+		if ov == nil {
+			continue
+		}
+		oc := registry.VersionCore(ov)
+		switch {
+		case !oc.LessThan(core):
+		case prev == nil || oc.GreaterThan(prev):
+			prev, out = oc, []string{other}
+		case oc.Equal(prev):
+			out = append(out, other)
+		}
+	}
+	return out
+}
+
+// factsClosure returns ids and every release they depend on, directly or
+// not: every cycle through one of them lies inside it.
+func factsClosure(src releaseFacts, ids []string) []string {
+	seen := map[string]bool{}
+	queue := slices.Clone(ids)
+	for len(queue) > 0 {
+		id := queue[0]
+		queue = queue[1:]
+		if seen[id] {
+			continue
+		}
+		f, ok := src.Get(id)
+		if !ok {
+			continue
+		}
+		seen[id] = true
+		for _, dep := range f.DependsOn {
+			if !seen[dep] {
+				queue = append(queue, dep)
+			}
+		}
+	}
+	return slices.Sorted(maps.Keys(seen))
 }
 
 // serviceOf returns the service of a release id "service@version".

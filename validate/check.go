@@ -33,6 +33,12 @@ type CheckOptions struct {
 	WorkDir string
 	Now     time.Time
 	Cache   *registry.ParseCache
+	// Facts keeps the facts of releases across checks; nil opens the
+	// repository's own (see registry.FactsCache).
+	Facts *registry.FactsCache
+	// Full loads the whole registry at base and head instead of the files
+	// the change reaches: slower, with the same verdict.
+	Full bool
 }
 
 // CheckResult is what a check found.
@@ -74,15 +80,9 @@ func Check(repo *registry.Repo, opts CheckOptions) (*CheckResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	baseReg, err := registry.Load(baseFS, registry.Options{Cache: opts.Cache})
-	if err != nil {
-		if errors.Is(err, registry.ErrNotRegistry) {
-			return nil, fmt.Errorf("base %s: %w", base.Hash, ErrNoBaseRegistry)
-		}
-		return nil, fmt.Errorf("load base %s: %w", base.Hash, err)
+	if _, err := fs.Stat(baseFS, registry.ConfigFile); errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("base %s: %w", base.Hash, ErrNoBaseRegistry)
 	}
-	// The head is the base with the change applied: only the files the
-	// change touches are read and parsed.
 	var headFS fs.FS
 	var changes []registry.FileChange
 	res := &CheckResult{Base: base.Hash.String()}
@@ -100,7 +100,27 @@ func Check(repo *registry.Repo, opts CheckOptions) (*CheckResult, error) {
 			return nil, err
 		}
 	}
-	headReg, err := baseReg.Apply(headFS, changes, registry.Options{Cache: opts.Cache})
+	var subset map[string]bool
+	if !opts.Full {
+		facts := opts.Facts
+		if facts == nil {
+			facts = registry.OpenFactsCache(repo)
+			defer facts.Save() //nolint:errcheck // a cache that cannot be written only costs speed
+		}
+		if subset, err = checkScope(baseFS, headFS, changes, facts, opts.Cache); err != nil {
+			return nil, err
+		}
+	}
+	baseReg, err := registry.Load(baseFS, registry.Options{Cache: opts.Cache, Subset: subset})
+	if err != nil {
+		if errors.Is(err, registry.ErrNotRegistry) {
+			return nil, fmt.Errorf("base %s: %w", base.Hash, ErrNoBaseRegistry)
+		}
+		return nil, fmt.Errorf("load base %s: %w", base.Hash, err)
+	}
+	// The head is the base with the change applied: only the files the
+	// change touches are read and parsed.
+	headReg, err := baseReg.Apply(headFS, changes, registry.Options{Cache: opts.Cache, Subset: subset})
 	if errors.Is(err, registry.ErrNotRegistry) {
 		// The change deletes relreg.yaml: the registry itself.
 		res.Diagnostics = []registry.Diagnostic{{Rule: "governance/unapproved", Severity: registry.SeverityError,

@@ -2,6 +2,7 @@ package validate
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -69,7 +70,12 @@ func noOtherDeploying(c *changeCtx, rel *registry.Release) (registry.Diagnostic,
 	if len(others) == 0 {
 		return pass, true
 	}
-	return rel.Doc.Diag("lifecycle/gate", fmt.Sprintf("to enter deploying, no other release of the service may be deploying, and %s is: finish it first", strings.Join(others, ", ")), "status", "phase"), false
+	slices.Sort(others)
+	verb := "is"
+	if len(others) > 1 {
+		verb = "are"
+	}
+	return rel.Doc.Diag("lifecycle/gate", fmt.Sprintf("to enter deploying, no other release of the service may be deploying, and %s %s: finish it first", strings.Join(others, ", "), verb), "status", "phase"), false
 }
 
 func verificationPassed(c *changeCtx, rel *registry.Release) (registry.Diagnostic, bool) {

@@ -1,0 +1,184 @@
+package validate
+
+import (
+	"io/fs"
+	"iter"
+	"maps"
+	"slices"
+
+	"github.com/relreg/relreg/registry"
+)
+
+// checkScope returns the releases and DML entries a check must load to
+// judge a change exactly as over the whole registry, or nil when it must
+// load them all (a change to relreg.yaml or approvers.yaml affects every
+// file; a stray file in a layout folder is left to a whole load).
+// Services, schedules, relreg.yaml and approvers.yaml are always loaded.
+//
+// The scope is the changed files, the releases the change affects (the
+// same affectedReleases the change rules use, here over the facts of every
+// release, from the facts cache), and what the rules read to judge each of
+// those at base and head: its service, the previous release of its service
+// (the version bump), the releases of its service that overlap it or are
+// deploying (conflicts, the deploying gate), the releases of its schedule
+// whose windows overlap its own (conflicts), the releases it depends on,
+// directly or not (references, cycles, the deploying gate) and the DML
+// entries it names.
+func checkScope(baseFS, headFS fs.FS, changes []registry.FileChange, fc *registry.FactsCache, pc *registry.ParseCache) (map[string]bool, error) {
+	changed := map[string]bool{}
+	var headReleases []string
+	for _, ch := range changes {
+		kind, _, ok := registry.PathKind(ch.Path)
+		switch {
+		case !ok && registry.InLayout(ch.Path):
+			return nil, nil
+		case !ok:
+			continue
+		case kind == registry.KindRegistry || kind == registry.KindApprovers:
+			return nil, nil
+		}
+		changed[ch.Path] = true
+		if kind == registry.KindRelease && ch.To != "" {
+			headReleases = append(headReleases, ch.Path)
+		}
+	}
+	baseFacts, err := registry.ReleaseFacts(baseFS, fc, pc)
+	if err != nil {
+		return nil, err
+	}
+	base := factsMap(baseFacts)
+	changedFacts, err := registry.FactsOf(headFS, headReleases, pc)
+	if err != nil {
+		return nil, err
+	}
+	head := overlay{base: base, changed: map[string]*registry.Facts{}}
+	for p := range changed {
+		if kind, id, _ := registry.PathKind(p); kind == registry.KindRelease {
+			head.changed[id] = nil
+			if f, ok := changedFacts[id]; ok {
+				head.changed[id] = &f
+			}
+		}
+	}
+
+	want := map[string]bool{}
+	for p := range changed {
+		want[p] = true
+	}
+	affected, _ := affectedReleases(changed, base, head)
+	judged := map[string]bool{} // release ids the rules judge
+	for p := range changed {
+		if kind, id, _ := registry.PathKind(p); kind == registry.KindRelease {
+			judged[id] = true
+		}
+	}
+	for p := range affected {
+		if _, id, ok := registry.PathKind(p); ok {
+			judged[id] = true
+		}
+	}
+	// The judged releases as they are at base and at head, by service and
+	// by schedule.
+	type judgedFacts struct {
+		id string
+		f  registry.Facts
+	}
+	var all []judgedFacts
+	byService, bySchedule := map[string][]judgedFacts{}, map[string][]judgedFacts{}
+	for id := range judged {
+		svc := serviceOf(id)
+		want[registry.ServicesDir+"/"+svc+".yaml"] = true
+		for _, side := range []releaseFacts{base, head} {
+			if f, ok := side.Get(id); ok {
+				j := judgedFacts{id, f}
+				all = append(all, j)
+				byService[svc] = append(byService[svc], j)
+				if f.WindowOK {
+					bySchedule[f.Schedule] = append(bySchedule[f.Schedule], j)
+				}
+				for _, c := range f.Components {
+					want[c.DMLPath()] = true
+				}
+			}
+		}
+	}
+	// One pass over every release at head, and the changed ones as they
+	// were at base (loading a file more than needed never changes a
+	// verdict, so the union serves both sides): keep those of a judged
+	// release's service that overlap it or are deploying, and those of its
+	// schedule that overlap it.
+	serviceIDs := map[string][]string{}
+	visit := func(id string, f registry.Facts) {
+		svc := serviceOf(id)
+		if js, ok := byService[svc]; ok {
+			serviceIDs[svc] = append(serviceIDs[svc], id)
+			for _, j := range js {
+				if f.Phase == registry.PhaseDeploying || f.WindowOK && j.f.WindowOK && f.Window.Overlaps(j.f.Window) {
+					want[registry.ReleasePath(id)] = true
+				}
+			}
+		}
+		if f.WindowOK {
+			for _, j := range bySchedule[f.Schedule] {
+				if f.Window.Overlaps(j.f.Window) {
+					want[registry.ReleasePath(id)] = true
+				}
+			}
+		}
+	}
+	for id, f := range head.All() {
+		visit(id, f)
+	}
+	for id := range head.changed {
+		if f, ok := base[id]; ok {
+			visit(id, f)
+		}
+	}
+	for _, j := range all {
+		for _, prev := range previousReleases(serviceIDs[serviceOf(j.id)], j.id) {
+			want[registry.ReleasePath(prev)] = true
+		}
+	}
+	ids := slices.Collect(maps.Keys(judged))
+	for _, side := range []releaseFacts{base, head} {
+		for _, id := range factsClosure(side, ids) {
+			want[registry.ReleasePath(id)] = true
+		}
+	}
+	return want, nil
+}
+
+// overlay is a registry's release facts with a change applied: changed
+// maps an id to its facts at head, or nil when it is gone or unreadable.
+type overlay struct {
+	base    factsMap
+	changed map[string]*registry.Facts
+}
+
+func (o overlay) Get(id string) (registry.Facts, bool) {
+	if f, ok := o.changed[id]; ok {
+		if f == nil {
+			return registry.Facts{}, false
+		}
+		return *f, true
+	}
+	return o.base.Get(id)
+}
+
+func (o overlay) All() iter.Seq2[string, registry.Facts] {
+	return func(yield func(string, registry.Facts) bool) {
+		for id, f := range o.base {
+			if _, ok := o.changed[id]; ok {
+				continue
+			}
+			if !yield(id, f) {
+				return
+			}
+		}
+		for id, f := range o.changed {
+			if f != nil && !yield(id, *f) {
+				return
+			}
+		}
+	}
+}
