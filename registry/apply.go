@@ -215,3 +215,67 @@ func layoutHashes(fsys fs.FS) (map[string]string, error) {
 	}
 	return out, nil
 }
+
+// Subset returns the registry r would be if loaded with Options.Subset
+// set to paths: relreg.yaml, approvers.yaml and every schedule, and of the
+// services, releases and DML entries only those at paths. Documents are
+// shared with r. Diagnostics found while loading are kept for the files
+// kept and for files that are no documents (strays in layout folders).
+func (r *Registry) Subset(paths map[string]bool) *Registry {
+	out := &Registry{
+		Config:    r.Config,
+		Approvers: r.Approvers,
+		Schedules: r.Schedules,
+		Services:  map[string]*Service{},
+		Releases:  map[string]*Release{},
+		DML:       map[string]*DMLEntry{},
+	}
+	keep := func(d *Document) bool {
+		switch d.Kind {
+		case KindService, KindRelease, KindDMLEntry:
+			return paths[d.Path]
+		}
+		return true
+	}
+	for _, p := range []string{ConfigFile, ApproversFile} {
+		if d := r.Doc(p); d != nil {
+			out.Files = append(out.Files, d)
+		}
+	}
+	// Files are sorted by path: the schedules are one run of them.
+	from, _ := slices.BinarySearchFunc(r.Files, SchedulesDir+"/", func(d *Document, p string) int { return strings.Compare(d.Path, p) })
+	for _, d := range r.Files[from:] {
+		if !strings.HasPrefix(d.Path, SchedulesDir+"/") {
+			break
+		}
+		out.Files = append(out.Files, d)
+	}
+	for p := range paths {
+		d := r.Doc(p)
+		if d == nil || !keep(d) {
+			continue
+		}
+		out.Files = append(out.Files, d)
+		switch d.Kind {
+		case KindService:
+			if v := r.Services[d.ID]; v != nil {
+				out.Services[d.ID] = v
+			}
+		case KindRelease:
+			if v := r.Releases[d.ID]; v != nil {
+				out.Releases[d.ID] = v
+			}
+		case KindDMLEntry:
+			if v := r.DML[d.ID]; v != nil {
+				out.DML[d.ID] = v
+			}
+		}
+	}
+	slices.SortFunc(out.Files, func(a, b *Document) int { return strings.Compare(a.Path, b.Path) })
+	for _, d := range r.Diagnostics {
+		if doc := r.Doc(d.File); doc == nil || keep(doc) {
+			out.Diagnostics = append(out.Diagnostics, d)
+		}
+	}
+	return out
+}

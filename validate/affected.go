@@ -165,24 +165,38 @@ func affectedReleases(changed map[string]bool, base, head releaseFacts) (out map
 		return false
 	}
 	var deps []string
+	// This loop runs for every release of every commit an audit replays:
+	// look up only what the change can hit.
+	bySvc := len(services) > 0 || len(byService) > 0 || len(ordered) > 0
 	for id, f := range head.All() {
-		svc := serviceOf(id)
-		hit := services[svc] || schedules[f.Schedule] ||
-			f.WindowOK && (overlaps(f.Window, bySchedule[f.Schedule]) || overlaps(f.Window, byService[svc]))
-		for _, dep := range f.DependsOn {
-			hit = hit || releases[dep]
+		svc := ""
+		if bySvc {
+			svc = serviceOf(id)
 		}
-		for _, comp := range f.Components {
-			hit = hit || dml[comp.Name+"@"+comp.Version]
+		hit := len(services) > 0 && services[svc] || len(schedules) > 0 && schedules[f.Schedule] ||
+			f.WindowOK && (overlaps(f.Window, bySchedule[f.Schedule]) || len(byService) > 0 && overlaps(f.Window, byService[svc]))
+		if len(releases) > 0 {
+			for _, dep := range f.DependsOn {
+				hit = hit || releases[dep]
+			}
+		}
+		if len(dml) > 0 {
+			for _, comp := range f.Components {
+				hit = hit || dml[comp.Name+"@"+comp.Version]
+			}
 		}
 		if hit {
 			out[registry.ReleasePath(id)] = true
 		}
-		if releases[id] {
-			deps = append(deps, id)
+		if len(ordered) > 0 {
+			if _, ok := ordered[svc]; ok && !moved[id] {
+				ordered[svc] = append(ordered[svc], id)
+			}
 		}
-		if _, ok := ordered[svc]; ok && !moved[id] {
-			ordered[svc] = append(ordered[svc], id)
+	}
+	for id := range releases {
+		if _, ok := head.Get(id); ok {
+			deps = append(deps, id)
 		}
 	}
 	for id := range moved {

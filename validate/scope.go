@@ -9,36 +9,20 @@ import (
 	"github.com/relreg/relreg/registry"
 )
 
-// checkScope returns the releases and DML entries a check must load to
-// judge a change exactly as over the whole registry, or nil when it must
-// load them all (a change to relreg.yaml or approvers.yaml affects every
-// file; a stray file in a layout folder is left to a whole load).
-// Services, schedules, relreg.yaml and approvers.yaml are always loaded.
-//
-// The scope is the changed files, the releases the change affects (the
-// same affectedReleases the change rules use, here over the facts of every
-// release, from the facts cache), and what the rules read to judge each of
-// those at base and head: its service, the previous release of its service
-// (the version bump), the releases of its service that overlap it or are
-// deploying (conflicts, the deploying gate), the releases of its schedule
-// whose windows overlap its own (conflicts), the releases it depends on,
-// directly or not (references, cycles, the deploying gate) and the DML
-// entries it names.
+// checkScope returns the services, releases and DML entries a check must
+// load to judge a change exactly as over the whole registry, or nil when it
+// must load them all (a change to relreg.yaml or approvers.yaml affects
+// every file; a stray file in a layout folder is left to a whole load).
+// Schedules, relreg.yaml and approvers.yaml are always loaded. The facts of
+// the releases come from the facts cache.
 func checkScope(baseFS, headFS fs.FS, changes []registry.FileChange, fc *registry.FactsCache, pc *registry.ParseCache) (map[string]bool, error) {
-	changed := map[string]bool{}
+	changed, whole := changedDocs(changes)
+	if whole {
+		return nil, nil
+	}
 	var headReleases []string
 	for _, ch := range changes {
-		kind, _, ok := registry.PathKind(ch.Path)
-		switch {
-		case !ok && registry.InLayout(ch.Path):
-			return nil, nil
-		case !ok:
-			continue
-		case kind == registry.KindRegistry || kind == registry.KindApprovers:
-			return nil, nil
-		}
-		changed[ch.Path] = true
-		if kind == registry.KindRelease && ch.To != "" {
+		if kind, _, _ := registry.PathKind(ch.Path); kind == registry.KindRelease && ch.To != "" {
 			headReleases = append(headReleases, ch.Path)
 		}
 	}
@@ -60,7 +44,43 @@ func checkScope(baseFS, headFS fs.FS, changes []registry.FileChange, fc *registr
 			}
 		}
 	}
+	return scopeOf(changed, base, head), nil
+}
 
+// changedDocs returns the documents a change touches, or whole true when
+// the change needs the whole registry: it touches relreg.yaml or
+// approvers.yaml, or a file the layout does not admit.
+func changedDocs(changes []registry.FileChange) (changed map[string]bool, whole bool) {
+	changed = map[string]bool{}
+	for _, ch := range changes {
+		kind, _, ok := registry.PathKind(ch.Path)
+		switch {
+		case !ok && registry.InLayout(ch.Path):
+			return nil, true
+		case !ok:
+			continue
+		case kind == registry.KindRegistry || kind == registry.KindApprovers:
+			return nil, true
+		}
+		changed[ch.Path] = true
+	}
+	return changed, false
+}
+
+// scopeOf returns the services, releases and DML entries the rules read to
+// judge a change to the changed documents, given the facts of the releases
+// at base and head.
+//
+// The scope is the changed files, the releases the change affects (the
+// same affectedReleases the change rules use, here over the facts of every
+// release, from the facts cache), and what the rules read to judge each of
+// those at base and head: its service, the previous release of its service
+// (the version bump), the releases of its service that overlap it or are
+// deploying (conflicts, the deploying gate), the releases of its schedule
+// whose windows overlap its own (conflicts), the releases it depends on,
+// directly or not (references, cycles, the deploying gate) and the DML
+// entries it names.
+func scopeOf(changed map[string]bool, base, head releaseFacts) map[string]bool {
 	want := map[string]bool{}
 	for p := range changed {
 		want[p] = true
@@ -110,7 +130,7 @@ func checkScope(baseFS, headFS fs.FS, changes []registry.FileChange, fc *registr
 	serviceIDs := map[string][]string{}
 	visit := func(id string, f registry.Facts) {
 		svc := serviceOf(id)
-		if js, ok := byService[svc]; ok {
+		if js, ok := byService[svc]; ok && len(js) > 0 {
 			serviceIDs[svc] = append(serviceIDs[svc], id)
 			for _, j := range js {
 				if f.Phase == registry.PhaseDeploying || f.WindowOK && j.f.WindowOK && f.Window.Overlaps(j.f.Window) {
@@ -129,9 +149,11 @@ func checkScope(baseFS, headFS fs.FS, changes []registry.FileChange, fc *registr
 	for id, f := range head.All() {
 		visit(id, f)
 	}
-	for id := range head.changed {
-		if f, ok := base[id]; ok {
-			visit(id, f)
+	for p := range changed {
+		if kind, id, _ := registry.PathKind(p); kind == registry.KindRelease {
+			if f, ok := base.Get(id); ok {
+				visit(id, f)
+			}
 		}
 	}
 	for _, j := range all {
@@ -145,7 +167,7 @@ func checkScope(baseFS, headFS fs.FS, changes []registry.FileChange, fc *registr
 			want[registry.ReleasePath(id)] = true
 		}
 	}
-	return want, nil
+	return want
 }
 
 // overlay is a registry's release facts with a change applied: changed

@@ -23,7 +23,7 @@ import (
 // changed, dependencies and components added, releases added and deleted,
 // schedules, services and DML entries edited — are committed on branches
 // of a generated registry and checked both ways, as commits and as a
-// working tree.
+// working tree; the committed ones are audited both ways too.
 func TestCheckScopeMatchesWholeLoad(t *testing.T) {
 	if _, err := exec.LookPath("git"); err != nil {
 		t.Skip("git not installed")
@@ -163,6 +163,20 @@ func TestCheckScopeMatchesWholeLoad(t *testing.T) {
 		whole, scoped := check(true), check(false)
 		if !reflect.DeepEqual(whole, scoped) {
 			t.Errorf("change %d (worktree %v): a scoped check differs from a whole one\nwhole:\n%s\nscoped:\n%s", i, worktree, diagLines(whole), diagLines(scoped))
+		}
+		if !worktree {
+			// The audit judges the same commit on the part of the
+			// registry it reaches, from the registries it replays.
+			audit := func(full bool) []registry.Diagnostic {
+				res, err := validate.Audit(repo, validate.AuditOptions{Ref: "change", Full: full})
+				if err != nil {
+					t.Fatalf("change %d: audit: %v", i, err)
+				}
+				return res.Diagnostics
+			}
+			if whole, scoped := audit(true), audit(false); !reflect.DeepEqual(whole, scoped) {
+				t.Errorf("change %d: a scoped audit differs from a whole one\nwhole:\n%s\nscoped:\n%s", i, diagLines(whole), diagLines(scoped))
+			}
 		}
 		if len(whole) > 0 {
 			withFindings++
