@@ -403,15 +403,6 @@ func decodeFacts(data []byte) (map[plumbing.Hash]*Facts, map[plumbing.Hash][]tre
 	return blobs, trees, nil
 }
 
-// hashedEntry is a directory entry that knows its blob hash: a git tree's.
-type hashedEntry interface {
-	fs.DirEntry
-	BlobHash() plumbing.Hash
-}
-
-// BlobHash returns the hash of the entry's object.
-func (d treeDirEntry) BlobHash() plumbing.Hash { return d.e.Hash }
-
 // ReleaseFacts returns the facts of every readable release of the registry
 // in fsys, by "service@version". Facts of a blob the cache knows are taken
 // from it; the other releases are read and parsed on every core, their
