@@ -223,41 +223,22 @@ func versionOf(id string) *semver.Version {
 // nextReleases returns, among the releases ids of one service, those of
 // the lowest core version above id's: the releases whose previous release
 // (semver/bump-mismatch) id is, or would be.
-func nextReleases(ids []string, id string) []string {
-	v := versionOf(id)
-	if v == nil {
-		return nil
-	}
-	core := registry.VersionCore(v)
-	var next *semver.Version
-	var out []string
-	for _, other := range ids {
-		ov := versionOf(other)
-		if ov == nil {
-			continue
-		}
-		oc := registry.VersionCore(ov)
-		switch {
-		case !oc.GreaterThan(core):
-		case next == nil || oc.LessThan(next):
-			next, out = oc, []string{other}
-		case oc.Equal(next):
-			out = append(out, other)
-		}
-	}
-	return out
-}
+func nextReleases(ids []string, id string) []string { return nearestCore(ids, id, 1) }
 
 // previousReleases returns, among the releases ids of one service, those
 // of the highest core version below id's: the one the version bump of id
 // is judged against is among them.
-func previousReleases(ids []string, id string) []string {
+func previousReleases(ids []string, id string) []string { return nearestCore(ids, id, -1) }
+
+// nearestCore returns the releases among ids whose core version is the
+// nearest to id's on one side: above for side 1, below for side -1.
+func nearestCore(ids []string, id string, side int) []string {
 	v := versionOf(id)
 	if v == nil {
 		return nil
 	}
 	core := registry.VersionCore(v)
-	var prev *semver.Version
+	var best *semver.Version
 	var out []string
 	for _, other := range ids {
 		ov := versionOf(other)
@@ -266,10 +247,10 @@ func previousReleases(ids []string, id string) []string {
 		}
 		oc := registry.VersionCore(ov)
 		switch {
-		case !oc.LessThan(core):
-		case prev == nil || oc.GreaterThan(prev):
-			prev, out = oc, []string{other}
-		case oc.Equal(prev):
+		case oc.Compare(core)*side <= 0:
+		case best == nil || oc.Compare(best)*side < 0:
+			best, out = oc, []string{other}
+		case oc.Equal(best):
 			out = append(out, other)
 		}
 	}
