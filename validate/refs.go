@@ -2,7 +2,6 @@ package validate
 
 import (
 	"fmt"
-	"maps"
 	"regexp"
 	"slices"
 	"strconv"
@@ -333,22 +332,14 @@ func releasePath(ref registry.ReleaseRef) string {
 // dependencyClosure returns rels and every release they depend on, directly
 // or not, sorted by path: every cycle through one of rels lies inside it.
 func dependencyClosure(reg *registry.Registry, rels []*registry.Release) []*registry.Release {
-	seen := map[*registry.Release]bool{}
-	queue := slices.Clone(rels)
-	for len(queue) > 0 {
-		rel := queue[0]
-		queue = queue[1:]
-		if seen[rel] {
-			continue
-		}
-		seen[rel] = true
-		for _, dep := range rel.Spec.DependsOn {
-			if d := reg.Releases[dep]; d != nil && !seen[d] {
-				queue = append(queue, d)
-			}
-		}
+	ids := make([]string, len(rels))
+	for i, rel := range rels {
+		ids[i] = rel.Doc.ID
 	}
-	out := slices.Collect(maps.Keys(seen))
+	var out []*registry.Release
+	for _, id := range factsClosure(registryFacts{reg}, ids) {
+		out = append(out, reg.Releases[id])
+	}
 	slices.SortFunc(out, func(a, b *registry.Release) int { return strings.Compare(a.Doc.Path, b.Doc.Path) })
 	return out
 }
