@@ -410,61 +410,51 @@ func decodeFacts(data []byte) (map[plumbing.Hash]*Facts, map[plumbing.Hash][]tre
 // a git tree, the listings of releases/ and its folders come from the
 // cache too when their tree hashes are known.
 func ReleaseFacts(fsys fs.FS, fc *FactsCache, pc *ParseCache) (map[string]Facts, error) {
-	var missing []factsTodo
-	var out map[string]Facts
-	found := func(id, path string, h plumbing.Hash) {
-		t := factsTodo{id: id, path: path, hash: h, hashed: true}
-		if facts, ok := fc.get(h); ok {
-			if facts != nil {
-				out[id] = *facts
-			}
-			return
+	tfs, hashed := fsys.(*TreeFS)
+	// list returns the entries of a folder: from the git tree (through the
+	// cache) with their hashes, or from fsys without.
+	list := func(dir string, tree plumbing.Hash) ([]treeItem, error) {
+		switch {
+		case hashed && dir == ReleasesDir:
+			return tfs.listing(fc, dir)
+		case hashed:
+			return tfs.listTree(fc, tree)
 		}
-		missing = append(missing, t)
+		entries, err := readDir(fsys, dir)
+		items := make([]treeItem, len(entries))
+		for i, e := range entries {
+			items[i] = treeItem{name: e.Name(), dir: e.IsDir()}
+		}
+		return items, err
 	}
-	if tfs, ok := fsys.(*TreeFS); ok {
-		services, err := tfs.listing(fc, ReleasesDir)
-		if err != nil {
-			return nil, err
-		}
-		out = make(map[string]Facts, len(services)*16)
-		for _, svc := range services {
-			if !svc.dir {
-				continue
-			}
-			files, err := tfs.listTree(fc, svc.hash)
-			if err != nil {
-				return nil, err
-			}
-			prefix := ReleasesDir + "/" + svc.name + "/"
-			for _, f := range files {
-				if stem, ok := strings.CutSuffix(f.name, ".yaml"); ok && !f.dir {
-					found(svc.name+"@"+stem, prefix+f.name, f.hash)
-				}
-			}
-		}
-		return out, readFacts(fsys, missing, fc, pc, out)
-	}
-	out = map[string]Facts{}
-	services, err := readDir(fsys, ReleasesDir)
+	services, err := list(ReleasesDir, plumbing.ZeroHash)
 	if err != nil {
 		return nil, err
 	}
+	out := make(map[string]Facts, len(services)*16)
+	var missing []factsTodo
 	for _, svc := range services {
-		if !svc.IsDir() {
+		if !svc.dir {
 			continue
 		}
-		dir := ReleasesDir + "/" + svc.Name()
-		files, err := readDir(fsys, dir)
+		dir := ReleasesDir + "/" + svc.name
+		files, err := list(dir, svc.hash)
 		if err != nil {
 			return nil, err
 		}
 		for _, f := range files {
-			stem, ok := strings.CutSuffix(f.Name(), ".yaml")
-			if f.IsDir() || !ok {
+			stem, ok := strings.CutSuffix(f.name, ".yaml")
+			if f.dir || !ok {
 				continue
 			}
-			missing = append(missing, factsTodo{id: svc.Name() + "@" + stem, path: dir + "/" + f.Name()})
+			id := svc.name + "@" + stem
+			if facts, ok := fc.get(f.hash); hashed && ok {
+				if facts != nil {
+					out[id] = *facts
+				}
+				continue
+			}
+			missing = append(missing, factsTodo{id: id, path: dir + "/" + f.name, hash: f.hash, hashed: hashed})
 		}
 	}
 	return out, readFacts(fsys, missing, fc, pc, out)

@@ -103,7 +103,6 @@ func scopeOf(changed map[string]bool, base, head releaseFacts) map[string]bool {
 		id string
 		f  registry.Facts
 	}
-	var all []judgedFacts
 	byService, bySchedule := map[string][]judgedFacts{}, map[string][]judgedFacts{}
 	for id := range judged {
 		svc := serviceOf(id)
@@ -111,7 +110,6 @@ func scopeOf(changed map[string]bool, base, head releaseFacts) map[string]bool {
 		for _, side := range []releaseFacts{base, head} {
 			if f, ok := side.Get(id); ok {
 				j := judgedFacts{id, f}
-				all = append(all, j)
 				byService[svc] = append(byService[svc], j)
 				if f.WindowOK {
 					bySchedule[f.Schedule] = append(bySchedule[f.Schedule], j)
@@ -130,7 +128,7 @@ func scopeOf(changed map[string]bool, base, head releaseFacts) map[string]bool {
 	serviceIDs := map[string][]string{}
 	visit := func(id string, f registry.Facts) {
 		svc := serviceOf(id)
-		if js, ok := byService[svc]; ok && len(js) > 0 {
+		if js, ok := byService[svc]; ok {
 			serviceIDs[svc] = append(serviceIDs[svc], id)
 			for _, j := range js {
 				if f.Phase == registry.PhaseDeploying || f.WindowOK && j.f.WindowOK && f.Window.Overlaps(j.f.Window) {
@@ -156,8 +154,8 @@ func scopeOf(changed map[string]bool, base, head releaseFacts) map[string]bool {
 			}
 		}
 	}
-	for _, j := range all {
-		for _, prev := range previousReleases(serviceIDs[serviceOf(j.id)], j.id) {
+	for id := range judged {
+		for _, prev := range previousReleases(serviceIDs[serviceOf(id)], id) {
 			want[registry.ReleasePath(prev)] = true
 		}
 	}
