@@ -3,11 +3,14 @@ package registry
 import (
 	"bytes"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"strings"
+	"sync"
 
 	"github.com/hiddeco/sshsig"
 	"golang.org/x/crypto/ssh"
@@ -161,7 +164,20 @@ func ParseSignatureBlob(blob []byte) (*sshsig.Signature, error) {
 // VerifySignature checks that sig, made in the relreg namespace, verifies
 // payload with pub. pub must come from the approver's listed keys; the key
 // the signature carries is only used to find it.
+//
+// Verdicts are remembered, by the key, the payload and the signature, so
+// that an audit replaying one approval at many commits checks it once.
 func VerifySignature(sig *sshsig.Signature, pub ssh.PublicKey, payload []byte) error {
+	key := verdictKey(sig, pub, payload)
+	if err, ok := verdicts.get(key); ok {
+		return err
+	}
+	err := verifySignature(sig, pub, payload)
+	verdicts.put(key, err)
+	return err
+}
+
+func verifySignature(sig *sshsig.Signature, pub ssh.PublicKey, payload []byte) error {
 	if sig.Namespace != SignatureNamespace {
 		return fmt.Errorf("the signature is for namespace %q, not %q: sign with ssh-keygen -Y sign -n %s", sig.Namespace, SignatureNamespace, SignatureNamespace)
 	}
@@ -172,4 +188,54 @@ func VerifySignature(sig *sshsig.Signature, pub ssh.PublicKey, payload []byte) e
 		return fmt.Errorf("the signature does not verify over this approval's payload (registry, subject, step, role, by, at and digest): %w", err)
 	}
 	return nil
+}
+
+// verdictMemo remembers signature verdicts. A verdict is a pure function of
+// its key, so a stale entry cannot exist; the memo is only bounded, and
+// starts over when full.
+type verdictMemo struct {
+	mu sync.Mutex
+	m  map[[sha256.Size]byte]error
+}
+
+// maxVerdicts bounds the memo: a few MiB at most.
+const maxVerdicts = 1 << 16
+
+var verdicts verdictMemo
+
+func (v *verdictMemo) get(k [sha256.Size]byte) (error, bool) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	err, ok := v.m[k]
+	return err, ok
+}
+
+func (v *verdictMemo) put(k [sha256.Size]byte, err error) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.m == nil || len(v.m) >= maxVerdicts {
+		v.m = make(map[[sha256.Size]byte]error)
+	}
+	v.m[k] = err
+}
+
+// verdictKey hashes everything a verdict depends on, each part length-prefixed.
+func verdictKey(sig *sshsig.Signature, pub ssh.PublicKey, payload []byte) [sha256.Size]byte {
+	parts := [][]byte{pub.Marshal(), binary.BigEndian.AppendUint32(nil, sig.Version), []byte(sig.Namespace), []byte(sig.HashAlgorithm), payload}
+	if sig.PublicKey != nil {
+		parts = append(parts, sig.PublicKey.Marshal())
+	}
+	if s := sig.Signature; s != nil {
+		parts = append(parts, []byte(s.Format), s.Blob, s.Rest)
+	}
+	h := sha256.New()
+	for _, part := range parts {
+		var n [8]byte
+		binary.BigEndian.PutUint64(n[:], uint64(len(part)))
+		h.Write(n[:])
+		h.Write(part)
+	}
+	var out [sha256.Size]byte
+	h.Sum(out[:0])
+	return out
 }

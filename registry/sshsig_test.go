@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/hiddeco/sshsig"
 	"golang.org/x/crypto/ssh"
 )
 
@@ -304,4 +305,41 @@ func TestVerifySignatureNamespace(t *testing.T) {
 			t.Errorf("VerifySignature() = nil, want a namespace error")
 		}
 	})
+}
+
+// TestVerifySignatureRemembers checks that remembered verdicts are the
+// verdicts: asked again, in any order, a good signature stays good and a
+// signature over another payload, another key or with a byte changed stays
+// bad.
+func TestVerifySignatureRemembers(t *testing.T) {
+	k, other := keygen(t, "signer", "ed25519"), keygen(t, "other", "ed25519")
+	payload := []byte("registry payload")
+	armor := sshSign(t, k, SignatureNamespace, payload)
+	sig, err := ParseArmoredSignature(armor)
+	if err != nil {
+		t.Fatal(err)
+	}
+	flipped := bytes.Clone(sig.Signature.Blob)
+	flipped[len(flipped)/2] ^= 1
+	bad := *sig
+	bad.Signature = &ssh.Signature{Format: sig.Signature.Format, Blob: flipped, Rest: sig.Signature.Rest}
+	tests := []struct {
+		name    string
+		sig     *sshsig.Signature
+		pub     ssh.PublicKey
+		payload []byte
+		ok      bool
+	}{
+		{name: "good", sig: sig, pub: k.publicKey(t), payload: payload, ok: true},
+		{name: "other payload", sig: sig, pub: k.publicKey(t), payload: []byte("registry payloaD")},
+		{name: "other key", sig: sig, pub: other.publicKey(t), payload: payload},
+		{name: "changed byte", sig: &bad, pub: k.publicKey(t), payload: payload},
+	}
+	for round := range 2 {
+		for _, tt := range tests {
+			if err := VerifySignature(tt.sig, tt.pub, tt.payload); (err == nil) != tt.ok {
+				t.Errorf("round %d, %s: VerifySignature() = %v, want ok %v", round, tt.name, err, tt.ok)
+			}
+		}
+	}
 }
