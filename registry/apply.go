@@ -71,73 +71,138 @@ func classify(p string) (class pathClass, kind, id string) {
 // does not admit (a stray file in a layout folder) or a change to
 // relreg.yaml's presence falls back to a full Load.
 func (r *Registry) Apply(fsys fs.FS, changes []FileChange, opts Options) (*Registry, error) {
+	u, err := ReadUpdate(fsys, changes, opts)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case u.Reload:
+		return Load(fsys, opts)
+	case u.Empty():
+		return r, nil
+	}
+	out := r.Clone()
+	out.Update(u)
+	return out, nil
+}
+
+// An Update is a change to a registry read from the file system that
+// holds it: the documents the changed files hold now. ReadUpdate reads it,
+// Registry.Update applies it in place.
+type Update struct {
+	// Reload is set when the change cannot be applied file by file: it
+	// adds a file the layout does not admit (a stray file in a layout
+	// folder) or adds or deletes relreg.yaml. The registry must be loaded
+	// again, whole.
+	Reload bool
+
+	changed map[string]bool // registry paths changed, deleted ones included
+	docs    []*Document     // the changed files that exist now
+	typed   []any           // docs decoded, nil when unreadable
+	diags   []Diagnostic    // found reading docs
+}
+
+// ReadUpdate reads and parses the files of changes that exist in fsys.
+// Files outside the layout are ignored.
+func ReadUpdate(fsys fs.FS, changes []FileChange, opts Options) (*Update, error) {
 	if opts.Limits.MaxFileSize == 0 {
 		opts.Limits = DefaultLimits
 	}
-	changed := map[string]bool{}
-	var docs []*Document
+	u := &Update{changed: map[string]bool{}}
 	for _, ch := range changes {
 		class, kind, id := classify(ch.Path)
 		switch {
 		case class == pathIgnored:
 			continue
 		case class == pathOther, kind == KindRegistry && (ch.From == "" || ch.To == ""):
-			return Load(fsys, opts)
+			return &Update{Reload: true}, nil
 		}
-		changed[ch.Path] = true
+		u.changed[ch.Path] = true
 		if ch.To != "" {
-			docs = append(docs, &Document{Path: ch.Path, Kind: kind, ID: id})
+			u.docs = append(u.docs, &Document{Path: ch.Path, Kind: kind, ID: id})
 		}
 	}
-	if len(changed) == 0 {
-		return r, nil
+	if len(u.docs) > 0 {
+		var err error
+		if u.diags, u.typed, err = readAll(fsys, u.docs, opts); err != nil {
+			return nil, err
+		}
 	}
-	ds, typed, err := readAll(fsys, docs, opts)
-	if err != nil {
-		return nil, err
+	return u, nil
+}
+
+// Empty reports whether the update changes no registry file.
+func (u *Update) Empty() bool { return !u.Reload && len(u.changed) == 0 }
+
+// Release returns the release "service@version" as the update leaves it:
+// nil when the update deletes it, leaves it unreadable or does not touch
+// it (touched false).
+func (u *Update) Release(id string) (rel *Release, touched bool) {
+	p := ReleasePath(id)
+	if !u.changed[p] {
+		return nil, false
 	}
-	out := &Registry{
-		Config:    r.Config,
-		Approvers: r.Approvers,
-		Services:  maps.Clone(r.Services),
-		Releases:  maps.Clone(r.Releases),
-		Schedules: maps.Clone(r.Schedules),
-		DML:       maps.Clone(r.DML),
+	for i, d := range u.docs {
+		if d.Path == p {
+			rel, _ = u.typed[i].(*Release)
+			return rel, true
+		}
 	}
-	for _, d := range r.Files {
-		if !changed[d.Path] {
-			out.Files = append(out.Files, d)
+	return nil, true
+}
+
+// Clone returns a copy of r that Update can change without changing r.
+// Documents are shared.
+func (r *Registry) Clone() *Registry {
+	return &Registry{
+		Files:       slices.Clone(r.Files),
+		Config:      r.Config,
+		Approvers:   r.Approvers,
+		Services:    maps.Clone(r.Services),
+		Releases:    maps.Clone(r.Releases),
+		Schedules:   maps.Clone(r.Schedules),
+		DML:         maps.Clone(r.DML),
+		Diagnostics: slices.Clone(r.Diagnostics),
+	}
+}
+
+// Update applies u to r in place, at a cost in the size of the update. u
+// must not be a Reload, and must have been read from the file system r was
+// loaded from, changed by the update's changes.
+func (r *Registry) Update(u *Update) {
+	if u.Reload {
+		panic("registry: Update of a Reload update")
+	}
+	for p := range u.changed {
+		i, found := slices.BinarySearchFunc(r.Files, p, func(d *Document, p string) int { return strings.Compare(d.Path, p) })
+		if !found {
 			continue
 		}
-		switch d.Kind {
+		switch d := r.Files[i]; d.Kind {
 		case KindApprovers:
-			out.Approvers = nil
+			r.Approvers = nil
 		case KindService:
-			delete(out.Services, d.ID)
+			delete(r.Services, d.ID)
 		case KindRelease:
-			delete(out.Releases, d.ID)
+			delete(r.Releases, d.ID)
 		case KindSchedule:
-			delete(out.Schedules, d.ID)
+			delete(r.Schedules, d.ID)
 		case KindDMLEntry:
-			delete(out.DML, d.ID)
+			delete(r.DML, d.ID)
 		}
+		r.Files = slices.Delete(r.Files, i, i+1)
 	}
-	for _, d := range r.Diagnostics {
-		if !changed[d.File] {
-			out.Diagnostics = append(out.Diagnostics, d)
-		}
-	}
-	out.Diagnostics = append(out.Diagnostics, ds...)
-	out.Files = append(out.Files, docs...)
-	slices.SortFunc(out.Files, func(a, b *Document) int { return strings.Compare(a.Path, b.Path) })
-	for i, d := range docs {
-		if typed[i] != nil {
-			out.add(d, typed[i])
+	r.Diagnostics = slices.DeleteFunc(r.Diagnostics, func(d Diagnostic) bool { return u.changed[d.File] })
+	r.Diagnostics = append(r.Diagnostics, u.diags...)
+	for i, d := range u.docs {
+		at, _ := slices.BinarySearchFunc(r.Files, d.Path, func(d *Document, p string) int { return strings.Compare(d.Path, p) })
+		r.Files = slices.Insert(r.Files, at, d)
+		if u.typed[i] != nil {
+			r.add(d, u.typed[i])
 		} else if d.Kind == KindRegistry {
-			out.Config = nil
+			r.Config = nil
 		}
 	}
-	return out, nil
 }
 
 // WorkTreeChanges compares a folder on disk with the registry of a commit
@@ -225,7 +290,7 @@ func (r *Registry) Subset(paths map[string]bool) *Registry {
 	out := &Registry{
 		Config:    r.Config,
 		Approvers: r.Approvers,
-		Schedules: r.Schedules,
+		Schedules: maps.Clone(r.Schedules),
 		Services:  map[string]*Service{},
 		Releases:  map[string]*Release{},
 		DML:       map[string]*DMLEntry{},

@@ -55,6 +55,7 @@ func TestApplyAgreesWithLoad(t *testing.T) {
 				}
 				changes = append(changes, ch)
 			}
+			before := summary(prev)
 			got, err := prev.Apply(head, changes, Options{})
 			if err != nil {
 				t.Fatal(err)
@@ -65,6 +66,23 @@ func TestApplyAgreesWithLoad(t *testing.T) {
 			}
 			if g, w := summary(got), summary(want); g != w {
 				t.Errorf("Apply() = %s\nwant     %s", g, w)
+			}
+			if after := summary(prev); after != before {
+				t.Errorf("Apply changed the registry it was called on: %s\nwas %s", after, before)
+			}
+			// The same change applied in place.
+			u, err := ReadUpdate(head, changes, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if u.Reload == tt.applied {
+				t.Fatalf("ReadUpdate().Reload = %v, want %v", u.Reload, !tt.applied)
+			}
+			if !u.Reload {
+				prev.Update(u)
+				if g, w := summary(prev), summary(want); g != w {
+					t.Errorf("Update() = %s\nwant      %s", g, w)
+				}
 			}
 			if tt.applied {
 				for _, d := range got.Files {

@@ -61,7 +61,7 @@ func (c *changeCtx) affectedStatic(changed map[string]bool) []registry.Diagnosti
 // changed files may alter: every file when relreg.yaml or approvers.yaml
 // changed, otherwise the releases affectedReleases finds.
 func (c *changeCtx) affected(changed map[string]bool) map[string]bool {
-	out, all := affectedReleases(changed, registryFacts{c.base}, registryFacts{c.head})
+	out, all := affectedReleases(changed, newRegistryFacts(c.base), newRegistryFacts(c.head))
 	if all {
 		out = map[string]bool{}
 		for _, d := range c.head.Files {
@@ -70,38 +70,6 @@ func (c *changeCtx) affected(changed map[string]bool) map[string]bool {
 	}
 	return out
 }
-
-// releaseFacts gives the facts of the releases of one registry.
-type releaseFacts interface {
-	Get(id string) (registry.Facts, bool)
-	All() iter.Seq2[string, registry.Facts]
-}
-
-// registryFacts reads facts from a loaded registry.
-type registryFacts struct{ reg *registry.Registry }
-
-func (r registryFacts) Get(id string) (registry.Facts, bool) {
-	if rel := r.reg.Releases[id]; rel != nil {
-		return rel.Facts(), true
-	}
-	return registry.Facts{}, false
-}
-
-func (r registryFacts) All() iter.Seq2[string, registry.Facts] {
-	return func(yield func(string, registry.Facts) bool) {
-		for id, rel := range r.reg.Releases {
-			if !yield(id, rel.Facts()) {
-				return
-			}
-		}
-	}
-}
-
-// factsMap holds facts by release id, as registry.ReleaseFacts returns them.
-type factsMap map[string]registry.Facts
-
-func (m factsMap) Get(id string) (registry.Facts, bool)   { f, ok := m[id]; return f, ok }
-func (m factsMap) All() iter.Seq2[string, registry.Facts] { return maps.All(m) }
 
 // affectedReleases returns the paths of the releases whose static
 // diagnostics a change to the changed files may alter: the releases of a
@@ -142,8 +110,8 @@ func affectedReleases(changed map[string]bool, base, head releaseFacts) (out map
 			}
 		}
 	}
-	// Releases added, deleted or made unreadable, whose service's version
-	// order changes, with the releases of their services.
+	// Releases added, deleted or made unreadable change the version order
+	// of their services.
 	moved := map[string]bool{}
 	for id := range releases {
 		_, before := base.Get(id)
@@ -152,51 +120,48 @@ func affectedReleases(changed map[string]bool, base, head releaseFacts) (out map
 			moved[id] = true
 		}
 	}
-	ordered := map[string][]string{}
+	hit := func(seq iter.Seq2[string, registry.Facts]) {
+		for id := range seq {
+			out[registry.ReleasePath(id)] = true
+		}
+	}
+	for svc := range services {
+		hit(head.Service(svc))
+	}
+	for name := range schedules {
+		hit(head.Schedule(name))
+	}
+	for name, windows := range bySchedule {
+		for _, iv := range windows {
+			hit(head.Overlapping(name, iv))
+		}
+	}
+	for svc, windows := range byService {
+		for id, f := range head.Service(svc) {
+			if f.WindowOK && slices.ContainsFunc(windows, f.Window.Overlaps) {
+				out[registry.ReleasePath(id)] = true
+			}
+		}
+	}
+	var deps []string
+	for id := range releases {
+		hit(head.Dependents(id))
+		if _, ok := head.Get(id); ok {
+			deps = append(deps, id)
+		}
+	}
+	for entry := range dml {
+		hit(head.Users(entry))
+	}
+	ordered := map[string][]string{} // by service: the moved releases and the others at head
 	for id := range moved {
 		ordered[serviceOf(id)] = append(ordered[serviceOf(id)], id)
 	}
-	overlaps := func(iv registry.Interval, windows []registry.Interval) bool {
-		for _, w := range windows {
-			if iv.Overlaps(w) {
-				return true
-			}
-		}
-		return false
-	}
-	var deps []string
-	// This loop runs for every release of every commit an audit replays:
-	// look up only what the change can hit.
-	bySvc := len(services) > 0 || len(byService) > 0 || len(ordered) > 0
-	for id, f := range head.All() {
-		svc := ""
-		if bySvc {
-			svc = serviceOf(id)
-		}
-		hit := len(services) > 0 && services[svc] || len(schedules) > 0 && schedules[f.Schedule] ||
-			f.WindowOK && (overlaps(f.Window, bySchedule[f.Schedule]) || len(byService) > 0 && overlaps(f.Window, byService[svc]))
-		if len(releases) > 0 {
-			for _, dep := range f.DependsOn {
-				hit = hit || releases[dep]
-			}
-		}
-		if len(dml) > 0 {
-			for _, comp := range f.Components {
-				hit = hit || dml[comp.Name+"@"+comp.Version]
-			}
-		}
-		if hit {
-			out[registry.ReleasePath(id)] = true
-		}
-		if len(ordered) > 0 {
-			if _, ok := ordered[svc]; ok && !moved[id] {
+	for svc := range ordered {
+		for id := range head.Service(svc) {
+			if !moved[id] {
 				ordered[svc] = append(ordered[svc], id)
 			}
-		}
-	}
-	for id := range releases {
-		if _, ok := head.Get(id); ok {
-			deps = append(deps, id)
 		}
 	}
 	for id := range moved {
@@ -259,7 +224,7 @@ func nearestCore(ids []string, id string, side int) []string {
 
 // factsClosure returns ids and every release they depend on, directly or
 // not: every cycle through one of them lies inside it.
-func factsClosure(src releaseFacts, ids []string) []string {
+func factsClosure(src factsGetter, ids []string) []string {
 	seen := map[string]bool{}
 	queue := slices.Clone(ids)
 	for len(queue) > 0 {

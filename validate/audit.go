@@ -117,6 +117,10 @@ var ErrNoTrustRoot = errors.New("no commit in this history introduces relreg.yam
 // opts.Ref against its first parent, with the commit's committer time as
 // the check time. One registry is kept in memory and advanced commit by
 // commit with only the files each commit changed; blobs are parsed once.
+//
+// Reading git runs ahead of judging, on another goroutine: one reads each
+// commit's changes, parses the changed files and finds their authors,
+// while the other applies them and runs the rules.
 func Audit(repo *registry.Repo, opts AuditOptions) (*AuditResult, error) {
 	if opts.Cache == nil {
 		opts.Cache = registry.NewParseCache()
@@ -125,19 +129,25 @@ func Audit(repo *registry.Repo, opts AuditOptions) (*AuditResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := &auditor{repo: repo, cache: opts.Cache, full: opts.Full, known: make(map[plumbing.Hash]bool, len(commits)), res: &AuditResult{Ref: tip.Hash.String()}}
+	a := &auditor{repo: repo, cache: opts.Cache, full: opts.Full, since: opts.Since, known: make(map[plumbing.Hash]bool, len(commits)), res: &AuditResult{Ref: tip.Hash.String()}}
+	steps := make(chan *auditStep, 64)
+	stop := make(chan struct{})
+	read := make(chan struct{})
+	go func() {
+		defer close(read)
+		a.read(commits, steps, stop)
+	}()
+	defer func() {
+		close(stop)
+		<-read
+	}()
 	var reg *registry.Registry
-	for i, c := range commits {
-		var parent *object.Commit
-		if i > 0 {
-			parent = commits[i-1]
+	for i := 0; i < len(commits); i++ {
+		st := <-steps
+		if st.err != nil {
+			return nil, st.err
 		}
-		brought, err := a.bringIn(c)
-		if err != nil {
-			return nil, err
-		}
-		judged := a.res.TrustRoot != nil && !c.Committer.When.Before(opts.Since)
-		if reg, err = a.commit(reg, parent, c, brought, judged); err != nil {
+		if reg, err = a.commit(reg, st); err != nil {
 			return nil, err
 		}
 		if opts.Progress != nil {
@@ -151,6 +161,7 @@ func Audit(repo *registry.Repo, opts AuditOptions) (*AuditResult, error) {
 		a.res.Files = len(reg.Files)
 	}
 	if opts.Verified != "" {
+		<-read // known is complete, and no longer written
 		a.res.Rewritten = a.verified(opts.Verified)
 	}
 	return a.res, nil
@@ -160,12 +171,94 @@ func Audit(repo *registry.Repo, opts AuditOptions) (*AuditResult, error) {
 type auditor struct {
 	repo  *registry.Repo
 	cache *registry.ParseCache
-	full  bool // judge on the whole registry (AuditOptions.Full)
-	// known holds every commit of the history replayed so far: the
+	full  bool      // judge on the whole registry (AuditOptions.Full)
+	since time.Time // AuditOptions.Since
+	// known holds every commit of the history read so far: the
 	// first-parent commits and the commits their merges brought in. It is
-	// the ancestry of the last replayed commit, built once.
+	// the ancestry of the last commit read, built once. Only read writes
+	// it, until it returns.
 	known map[plumbing.Hash]bool
+	// index holds the facts of the replayed registry's releases, kept
+	// current commit by commit; nil until first needed.
+	index *factsIndex
 	res   *AuditResult
+}
+
+// auditStep is one first-parent commit as read from git, ready to judge.
+type auditStep struct {
+	parent, c *object.Commit
+	judged    bool // after the trust root, at or after Since
+	// What the commit does to the registry, one of:
+	root    bool               // introduces relreg.yaml, first (the trust root) or again
+	gone    bool               // deletes relreg.yaml
+	loaded  *registry.Registry // the registry at c, loaded whole (root, or a change Update cannot apply)
+	update  *registry.Update   // the files it changed, read
+	changes []registry.FileChange
+	authors map[string][]string // for a judged change, as a check finds them
+	err     error
+}
+
+// read reads each first-parent commit's step, in order, until commits are
+// done or stop is closed. It alone touches git while the audit runs.
+func (a *auditor) read(commits []*object.Commit, steps chan<- *auditStep, stop <-chan struct{}) {
+	present, rooted := false, false // whether the registry exists; whether a trust root was seen
+	for i, c := range commits {
+		st := &auditStep{c: c, judged: rooted && !c.Committer.When.Before(a.since)}
+		if i > 0 {
+			st.parent = commits[i-1]
+		}
+		st.err = a.readStep(st, &present)
+		rooted = rooted || st.root
+		select {
+		case steps <- st:
+		case <-stop:
+			return
+		}
+		if st.err != nil {
+			return
+		}
+	}
+}
+
+func (a *auditor) readStep(st *auditStep, present *bool) error {
+	brought, err := a.bringIn(st.c)
+	if err != nil {
+		return err
+	}
+	if st.changes, err = a.repo.ChangedFiles(st.parent, st.c); err != nil {
+		return err
+	}
+	if !*present && !addsConfig(st.changes) {
+		return nil
+	}
+	fsys, err := a.repo.FS(st.c)
+	if err != nil {
+		return err
+	}
+	if !*present {
+		st.root, *present = true, true
+		if st.loaded, err = registry.Load(fsys, registry.Options{Cache: a.cache}); err != nil {
+			return fmt.Errorf("load registry at %s: %w", st.c.Hash, err)
+		}
+		return nil
+	}
+	if st.update, err = registry.ReadUpdate(fsys, st.changes, registry.Options{Cache: a.cache}); err != nil {
+		return fmt.Errorf("load registry at %s: %w", st.c.Hash, err)
+	}
+	if st.update.Reload {
+		st.loaded, err = registry.Load(fsys, registry.Options{Cache: a.cache})
+		if errors.Is(err, registry.ErrNotRegistry) {
+			st.gone, *present, st.loaded = true, false, nil
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("load registry at %s: %w", st.c.Hash, err)
+		}
+	}
+	if st.judged && !st.update.Empty() {
+		st.authors, err = a.authors(st.parent, st.c, st.changes, brought)
+	}
+	return err
 }
 
 // bringIn adds c and the commits its merge brings in to known, and returns
@@ -199,70 +292,89 @@ func (a *auditor) bringIn(c *object.Commit) ([]*object.Commit, error) {
 
 // commit replays one first-parent commit: it advances reg (nil before the
 // trust root, or after relreg.yaml was deleted) and, when judged, runs
-// the change rules on the move from the first parent to c.
-func (a *auditor) commit(reg *registry.Registry, parent, c *object.Commit, brought []*object.Commit, judged bool) (*registry.Registry, error) {
-	changes, err := a.repo.ChangedFiles(parent, c)
-	if err != nil {
-		return nil, err
-	}
-	if judged {
+// the change rules on the move from the first parent to c. Only reg and
+// the index change: the registry is advanced in place.
+func (a *auditor) commit(reg *registry.Registry, st *auditStep) (*registry.Registry, error) {
+	c := st.c
+	if st.judged {
 		a.res.Audited++
 	}
-	if reg == nil {
-		if !addsConfig(changes) {
-			return nil, nil
-		}
-		fsys, err := a.repo.FS(c)
-		if err != nil {
-			return nil, err
-		}
-		next, err := registry.Load(fsys, registry.Options{Cache: a.cache})
-		if err != nil {
-			return nil, fmt.Errorf("load registry at %s: %w", c.Hash, err)
-		}
+	switch {
+	case st.root:
+		a.index = nil
 		if a.res.TrustRoot == nil {
 			a.res.TrustRoot = &AuditTrustRoot{SHA: c.Hash.String(), Author: identity(c.Author), Committer: identity(c.Committer), Time: c.Committer.When.UTC()}
-			return next, nil
+			return st.loaded, nil
 		}
 		// relreg.yaml came back after a commit deleted it: a new trust
 		// root that no trusted base approved.
-		if judged {
+		if st.judged {
 			a.report(c, []registry.Diagnostic{{Rule: "governance/unapproved", Severity: registry.SeverityError, File: registry.ConfigFile, Subject: "registry",
 				Message: "relreg.yaml is introduced again after it was deleted: no trusted base approved this registry; restore the history or audit from this commit on as a new trust root"}})
 		}
-		return next, nil
-	}
-	fsys, err := a.repo.FS(c)
-	if err != nil {
-		return nil, err
-	}
-	next, err := reg.Apply(fsys, changes, registry.Options{Cache: a.cache})
-	if errors.Is(err, registry.ErrNotRegistry) {
-		if judged {
+		return st.loaded, nil
+	case st.gone:
+		if st.judged {
 			a.report(c, []registry.Diagnostic{{Rule: "governance/unapproved", Severity: registry.SeverityError, File: registry.ConfigFile, Subject: "registry",
 				Message: "relreg.yaml was deleted: the registry may not be deleted; restore it"}})
 		}
+		a.index = nil
 		return nil, nil
+	case reg == nil || st.update.Empty():
+		return reg, nil // nothing in the registry's layout changed
+	case st.loaded != nil:
+		a.index = nil
+		if st.judged {
+			a.judge(st, reg, st.loaded)
+		}
+		return st.loaded, nil
 	}
-	if err != nil {
-		return nil, fmt.Errorf("load registry at %s: %w", c.Hash, err)
+	if a.index == nil {
+		a.index = indexRegistry(reg)
 	}
-	if !judged || next == reg {
-		return next, nil // next == reg: nothing in the registry's layout changed
+	// The facts of the changed releases after the change.
+	after := map[string]*registry.Facts{}
+	for _, ch := range st.changes {
+		if kind, id, ok := registry.PathKind(ch.Path); ok && kind == registry.KindRelease {
+			after[id] = nil
+			if rel, _ := st.update.Release(id); rel != nil {
+				f := rel.Facts()
+				after[id] = &f
+			}
+		}
 	}
-	authors, err := a.authors(parent, c, changes, brought)
-	if err != nil {
-		return nil, err
+	// The base the rules see is the part of the registry the change
+	// reaches, taken before the update (or a copy, when the change reaches
+	// everything).
+	var base *registry.Registry
+	var scope map[string]bool
+	if st.judged {
+		if changed, whole := changedDocs(st.changes); whole || a.full {
+			base = reg.Clone()
+		} else {
+			scope = scopeOf(changed, a.index, overlay{base: a.index, changed: after})
+			base = reg.Subset(scope)
+		}
 	}
-	// Judge the commit on the part of the registry it reaches, as a check
-	// does: the same verdict, without the rules walking every release.
-	base, head := reg, next
-	if changed, whole := changedDocs(changes); !whole && !a.full {
-		scope := scopeOf(changed, registryFacts{reg}, registryFacts{next})
-		base, head = reg.Subset(scope), next.Subset(scope)
+	reg.Update(st.update)
+	for id, f := range after {
+		a.index.Set(id, f)
 	}
-	a.report(c, Change(ChangeInput{Base: base, Head: head, Now: c.Committer.When, Authors: authors}))
-	return next, nil
+	if !st.judged {
+		return reg, nil
+	}
+	head := reg
+	if scope != nil {
+		head = reg.Subset(scope)
+	}
+	a.judge(st, base, head)
+	return reg, nil
+}
+
+// judge runs the change rules on the move from base to head that a
+// first-parent commit made, and records what they find.
+func (a *auditor) judge(st *auditStep, base, head *registry.Registry) {
+	a.report(st.c, Change(ChangeInput{Base: base, Head: head, Now: st.c.Committer.When, Authors: st.authors}))
 }
 
 // report records the violations of a judged commit.

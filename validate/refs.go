@@ -337,7 +337,7 @@ func dependencyClosure(reg *registry.Registry, rels []*registry.Release) []*regi
 		ids[i] = rel.Doc.ID
 	}
 	var out []*registry.Release
-	for _, id := range factsClosure(registryFacts{reg}, ids) {
+	for _, id := range factsClosure(newRegistryFacts(reg), ids) {
 		out = append(out, reg.Releases[id])
 	}
 	slices.SortFunc(out, func(a, b *registry.Release) int { return strings.Compare(a.Doc.Path, b.Doc.Path) })

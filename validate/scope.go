@@ -2,7 +2,6 @@ package validate
 
 import (
 	"io/fs"
-	"iter"
 	"maps"
 	"slices"
 
@@ -30,7 +29,7 @@ func checkScope(baseFS, headFS fs.FS, changes []registry.FileChange, fc *registr
 	if err != nil {
 		return nil, err
 	}
-	base := factsMap(baseFacts)
+	base := newFactsIndex(maps.All(baseFacts))
 	changedFacts, err := registry.FactsOf(headFS, headReleases, pc)
 	if err != nil {
 		return nil, err
@@ -120,37 +119,49 @@ func scopeOf(changed map[string]bool, base, head releaseFacts) map[string]bool {
 			}
 		}
 	}
-	// One pass over every release at head, and the changed ones as they
-	// were at base (loading a file more than needed never changes a
-	// verdict, so the union serves both sides): keep those of a judged
-	// release's service that overlap it or are deploying, and those of its
-	// schedule that overlap it.
+	// Keep the releases of a judged release's service that overlap it or
+	// are deploying, and those of its schedule that overlap it: at head,
+	// and the changed ones as they were at base (loading a file more than
+	// needed never changes a verdict, so the union serves both sides).
 	serviceIDs := map[string][]string{}
-	visit := func(id string, f registry.Facts) {
+	keep := func(id string, f registry.Facts) {
 		svc := serviceOf(id)
-		if js, ok := byService[svc]; ok {
-			serviceIDs[svc] = append(serviceIDs[svc], id)
-			for _, j := range js {
-				if f.Phase == registry.PhaseDeploying || f.WindowOK && j.f.WindowOK && f.Window.Overlaps(j.f.Window) {
-					want[registry.ReleasePath(id)] = true
-				}
+		serviceIDs[svc] = append(serviceIDs[svc], id)
+		for _, j := range byService[svc] {
+			if f.Phase == registry.PhaseDeploying || f.WindowOK && j.f.WindowOK && f.Window.Overlaps(j.f.Window) {
+				want[registry.ReleasePath(id)] = true
 			}
+		}
+	}
+	for svc := range byService {
+		for id, f := range head.Service(svc) {
+			keep(id, f)
+		}
+	}
+	for name, js := range bySchedule {
+		for _, j := range js {
+			for id := range head.Overlapping(name, j.f.Window) {
+				want[registry.ReleasePath(id)] = true
+			}
+		}
+	}
+	for p := range changed {
+		kind, id, _ := registry.PathKind(p)
+		if kind != registry.KindRelease {
+			continue
+		}
+		f, ok := base.Get(id)
+		if !ok {
+			continue
+		}
+		if _, judgedSvc := byService[serviceOf(id)]; judgedSvc {
+			keep(id, f)
 		}
 		if f.WindowOK {
 			for _, j := range bySchedule[f.Schedule] {
 				if f.Window.Overlaps(j.f.Window) {
 					want[registry.ReleasePath(id)] = true
 				}
-			}
-		}
-	}
-	for id, f := range head.All() {
-		visit(id, f)
-	}
-	for p := range changed {
-		if kind, id, _ := registry.PathKind(p); kind == registry.KindRelease {
-			if f, ok := base.Get(id); ok {
-				visit(id, f)
 			}
 		}
 	}
@@ -166,39 +177,4 @@ func scopeOf(changed map[string]bool, base, head releaseFacts) map[string]bool {
 		}
 	}
 	return want
-}
-
-// overlay is a registry's release facts with a change applied: changed
-// maps an id to its facts at head, or nil when it is gone or unreadable.
-type overlay struct {
-	base    factsMap
-	changed map[string]*registry.Facts
-}
-
-func (o overlay) Get(id string) (registry.Facts, bool) {
-	if f, ok := o.changed[id]; ok {
-		if f == nil {
-			return registry.Facts{}, false
-		}
-		return *f, true
-	}
-	return o.base.Get(id)
-}
-
-func (o overlay) All() iter.Seq2[string, registry.Facts] {
-	return func(yield func(string, registry.Facts) bool) {
-		for id, f := range o.base {
-			if _, ok := o.changed[id]; ok {
-				continue
-			}
-			if !yield(id, f) {
-				return
-			}
-		}
-		for id, f := range o.changed {
-			if f != nil && !yield(id, *f) {
-				return
-			}
-		}
-	}
 }
