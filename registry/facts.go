@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"errors"
-	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -464,7 +463,7 @@ func ReleaseFacts(fsys fs.FS, fc *FactsCache, pc *ParseCache) (map[string]Facts,
 // folder's tree; nil when there is no such folder.
 func (t *TreeFS) listing(fc *FactsCache, dir string) ([]treeItem, error) {
 	t.mu.Lock()
-	e, err := t.tree.FindEntry(dir)
+	e, err := t.find(dir)
 	t.mu.Unlock()
 	if err != nil || e.Mode != filemode.Dir {
 		return nil, nil
@@ -477,11 +476,9 @@ func (t *TreeFS) listTree(fc *FactsCache, h plumbing.Hash) ([]treeItem, error) {
 	if items, ok := fc.tree(h); ok {
 		return items, nil
 	}
-	t.mu.Lock()
-	tree, err := t.blobs.TreeObject(h)
-	t.mu.Unlock()
+	tree, err := t.trees.tree(h)
 	if err != nil {
-		return nil, fmt.Errorf("read tree %s: %w", h, err)
+		return nil, err
 	}
 	items := make([]treeItem, len(tree.Entries))
 	for i, e := range tree.Entries {

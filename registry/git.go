@@ -18,6 +18,7 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/cache"
 	"github.com/go-git/go-git/v5/plumbing/filemode"
 	"github.com/go-git/go-git/v5/plumbing/object"
+	"github.com/go-git/go-git/v5/plumbing/storer"
 	"github.com/go-git/go-git/v5/storage/filesystem"
 )
 
@@ -34,8 +35,14 @@ type Repo struct {
 	// empty when the registry is the repository root.
 	Prefix string
 
-	diffMu sync.Mutex
-	differ *treeDiffer
+	treesOnce sync.Once
+	trees     *treeCache
+}
+
+// treeCache returns the repository's cache of decoded trees.
+func (r *Repo) treeCache() *treeCache {
+	r.treesOnce.Do(func() { r.trees = &treeCache{storer: r.Git.Storer} })
+	return r.trees
 }
 
 // OpenRepo opens the git repository holding registryDir (or repoDir when
@@ -103,31 +110,120 @@ func (r *Repo) Resolve(rev string) (*object.Commit, error) {
 // FS returns the registry folder of a commit as an io/fs.FS. Files of the
 // tree are read lazily; their blob hashes serve as parse-cache keys.
 func (r *Repo) FS(c *object.Commit) (fs.FS, error) {
-	tree, err := c.Tree()
+	trees := r.treeCache()
+	tree, err := trees.tree(c.TreeHash)
 	if err != nil {
 		return nil, fmt.Errorf("read tree of %s: %w", c.Hash, err)
 	}
+	t := &TreeFS{tree: tree, trees: trees, when: c.Committer.When, blobs: r.Git}
 	if r.Prefix != "" {
-		sub, err := tree.Tree(r.Prefix)
+		e, err := t.find(r.Prefix)
+		if errors.Is(err, fs.ErrNotExist) || err == nil && e.Mode != filemode.Dir {
+			return emptyFS{}, nil
+		}
+		if err == nil {
+			t.tree, err = trees.tree(e.Hash)
+		}
 		if err != nil {
-			if errors.Is(err, object.ErrDirectoryNotFound) {
-				return emptyFS{}, nil
-			}
 			return nil, fmt.Errorf("read %s at %s: %w", r.Prefix, c.Hash, err)
 		}
-		tree = sub
 	}
-	return &TreeFS{tree: tree, when: c.Committer.When, blobs: r.Git}, nil
+	return t, nil
+}
+
+// treeCache keeps decoded trees by hash for the tree diffs and file
+// systems of one repository: walking a history, each commit's trees are
+// mostly its parent's, and a commit's tree is diffed and then read. The
+// trees it returns are shared: only their Entries may be read, never the
+// go-git methods that index a tree lazily (FindEntry, File, Tree).
+type treeCache struct {
+	mu        sync.Mutex
+	storer    storer.EncodedObjectStorer
+	cur, prev map[plumbing.Hash]*object.Tree
+}
+
+// treeGeneration is how many trees the cache keeps before it starts a new
+// generation and forgets the one before the last: it keeps 1 to 2 times
+// as many.
+const treeGeneration = 2048
+
+func (c *treeCache) tree(h plumbing.Hash) (*object.Tree, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if t, ok := c.cur[h]; ok {
+		return t, nil
+	}
+	t, ok := c.prev[h]
+	if !ok {
+		var err error
+		if t, err = object.GetTree(c.storer, h); err != nil {
+			return nil, fmt.Errorf("read tree %s: %w", h, err)
+		}
+	}
+	if c.cur == nil || len(c.cur) >= treeGeneration {
+		c.prev, c.cur = c.cur, make(map[plumbing.Hash]*object.Tree, treeGeneration)
+	}
+	c.cur[h] = t
+	return t, nil
+}
+
+// entry returns the entry of a tree with a name, or nil.
+func entry(t *object.Tree, name string) *object.TreeEntry {
+	for i := range t.Entries {
+		if t.Entries[i].Name == name {
+			return &t.Entries[i]
+		}
+	}
+	return nil
 }
 
 // TreeFS is an io/fs.FS over a git tree.
 type TreeFS struct {
-	// mu serializes access to the tree and the object storage: go-git's
-	// trees index their entries lazily and are not safe for concurrent use.
+	// mu serializes this file system's reads of the object storage.
 	mu    sync.Mutex
 	tree  *object.Tree
+	trees *treeCache
 	when  time.Time
 	blobs *git.Repository
+}
+
+// find returns the entry of the tree at a valid path other than ".", or an
+// error wrapping fs.ErrNotExist.
+func (t *TreeFS) find(name string) (*object.TreeEntry, error) {
+	tree := t.tree
+	for {
+		first, rest, more := strings.Cut(name, "/")
+		e := entry(tree, first)
+		if e == nil {
+			return nil, fs.ErrNotExist
+		}
+		if !more {
+			return e, nil
+		}
+		if e.Mode != filemode.Dir {
+			return nil, fs.ErrNotExist
+		}
+		var err error
+		if tree, err = t.trees.tree(e.Hash); err != nil {
+			return nil, err
+		}
+		name = rest
+	}
+}
+
+// dir returns the tree of a folder at a valid path.
+func (t *TreeFS) dir(name string) (*object.Tree, error) {
+	if name == "." {
+		return t.tree, nil
+	}
+	e, err := t.find(name)
+	if err != nil {
+		return nil, err
+	}
+	if e.Mode != filemode.Dir {
+		return nil, fs.ErrNotExist
+	}
+	return t.trees.tree(e.Hash)
 }
 
 // HashFS is an fs.FS that knows a content hash of each file, so parsed
@@ -139,9 +235,12 @@ type HashFS interface {
 
 // Hash returns the blob hash of a file.
 func (t *TreeFS) Hash(name string) (string, bool) {
+	if !fs.ValidPath(name) || name == "." {
+		return "", false
+	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	e, err := t.tree.FindEntry(name)
+	e, err := t.find(name)
 	if err != nil || !e.Mode.IsFile() {
 		return "", false
 	}
@@ -158,12 +257,12 @@ func (t *TreeFS) Open(name string) (fs.File, error) {
 	if name == "." {
 		return &treeDir{fs: t, name: ".", tree: t.tree}, nil
 	}
-	e, err := t.tree.FindEntry(name)
+	e, err := t.find(name)
 	if err != nil {
 		return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrNotExist}
 	}
 	if e.Mode == filemode.Dir {
-		sub, err := t.tree.Tree(name)
+		sub, err := t.trees.tree(e.Hash)
 		if err != nil {
 			return nil, &fs.PathError{Op: "open", Path: name, Err: err}
 		}
@@ -187,11 +286,15 @@ func (t *TreeFS) readFile(name string) ([]byte, error) {
 	if !fs.ValidPath(name) {
 		return nil, &fs.PathError{Op: "read", Path: name, Err: fs.ErrInvalid}
 	}
-	f, err := t.tree.File(name)
-	if err != nil {
+	e, err := t.find(name)
+	if err != nil || !e.Mode.IsFile() {
 		return nil, &fs.PathError{Op: "read", Path: name, Err: fs.ErrNotExist}
 	}
-	rd, err := f.Reader()
+	b, err := t.blobs.BlobObject(e.Hash)
+	if err != nil {
+		return nil, &fs.PathError{Op: "read", Path: name, Err: err}
+	}
+	rd, err := b.Reader()
 	if err != nil {
 		return nil, &fs.PathError{Op: "read", Path: name, Err: err}
 	}
@@ -206,13 +309,9 @@ func (t *TreeFS) ReadDir(name string) ([]fs.DirEntry, error) {
 	if !fs.ValidPath(name) {
 		return nil, &fs.PathError{Op: "readdir", Path: name, Err: fs.ErrInvalid}
 	}
-	tree := t.tree
-	if name != "." {
-		sub, err := t.tree.Tree(name)
-		if err != nil {
-			return nil, &fs.PathError{Op: "readdir", Path: name, Err: fs.ErrNotExist}
-		}
-		tree = sub
+	tree, err := t.dir(name)
+	if err != nil {
+		return nil, &fs.PathError{Op: "readdir", Path: name, Err: fs.ErrNotExist}
 	}
 	out := make([]fs.DirEntry, 0, len(tree.Entries))
 	for _, e := range tree.Entries {
@@ -232,7 +331,7 @@ func (t *TreeFS) Stat(name string) (fs.FileInfo, error) {
 	if !fs.ValidPath(name) {
 		return nil, &fs.PathError{Op: "stat", Path: name, Err: fs.ErrInvalid}
 	}
-	e, err := t.tree.FindEntry(name)
+	e, err := t.find(name)
 	if err != nil {
 		return nil, &fs.PathError{Op: "stat", Path: name, Err: fs.ErrNotExist}
 	}

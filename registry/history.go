@@ -1,6 +1,7 @@
 package registry
 
 import (
+	"cmp"
 	"fmt"
 	"sort"
 	"strings"
@@ -57,42 +58,23 @@ type FileChange struct {
 
 // ChangedFiles returns the registry files that differ between two commits
 // (from may be nil: everything in to is added), sorted by path. Identical
-// subtrees are skipped, so the cost follows the size of the change, and the
-// trees decoded for one call are kept for the next: walking a history, each
-// commit's trees are the next commit's base.
+// subtrees are skipped, so the cost follows the size of the change, and
+// decoded trees are kept for the next call (see treeCache): walking a
+// history, each commit's trees are the next commit's base. go-git's
+// DiffTree decodes both trees anew each time, which dominated reading a
+// 10,000-commit history.
 func (r *Repo) ChangedFiles(from, to *object.Commit) ([]FileChange, error) {
-	r.diffMu.Lock()
-	defer r.diffMu.Unlock()
-	if r.differ == nil {
-		r.differ = &treeDiffer{repo: r}
-	}
-	return r.differ.changedFiles(from, to)
+	return (&treeDiffer{repo: r}).changedFiles(from, to)
 }
 
-// treeDiffer diffs the registry folder of two commits, keeping the trees
-// decoded by the previous call: go-git's DiffTree decodes both trees anew
-// each time, which dominated reading a 10,000-commit history.
+// treeDiffer diffs the registry folder of two commits.
 type treeDiffer struct {
-	repo      *Repo
-	cur, prev map[plumbing.Hash]*object.Tree // trees used by this commit and the one before
+	repo *Repo
 }
 
 var emptyTree = &object.Tree{}
 
-func (d *treeDiffer) tree(h plumbing.Hash) (*object.Tree, error) {
-	if t, ok := d.cur[h]; ok {
-		return t, nil
-	}
-	t, ok := d.prev[h]
-	if !ok {
-		var err error
-		if t, err = object.GetTree(d.repo.Git.Storer, h); err != nil {
-			return nil, fmt.Errorf("read tree %s: %w", h, err)
-		}
-	}
-	d.cur[h] = t
-	return t, nil
-}
+func (d *treeDiffer) tree(h plumbing.Hash) (*object.Tree, error) { return d.repo.treeCache().tree(h) }
 
 // root returns the registry folder's tree of a commit, or the empty tree.
 func (d *treeDiffer) root(c *object.Commit) (*object.Tree, error) {
@@ -119,7 +101,6 @@ func (d *treeDiffer) root(c *object.Commit) (*object.Tree, error) {
 }
 
 func (d *treeDiffer) changedFiles(parent, c *object.Commit) ([]FileChange, error) {
-	d.prev, d.cur = d.cur, make(map[plumbing.Hash]*object.Tree, len(d.cur))
 	from, err := d.root(parent)
 	if err != nil {
 		return nil, err
@@ -136,17 +117,52 @@ func (d *treeDiffer) changedFiles(parent, c *object.Commit) ([]FileChange, error
 	return out, nil
 }
 
-func entry(t *object.Tree, name string) *object.TreeEntry {
-	for i := range t.Entries {
-		if t.Entries[i].Name == name {
-			return &t.Entries[i]
+// diff appends the files that differ between two trees below prefix. Git
+// keeps a tree's entries sorted, so the two are walked side by side; a
+// tree that is not sorted (hand-made, or damaged) is matched by name.
+func (d *treeDiffer) diff(prefix string, a, b *object.Tree, out *[]FileChange) error {
+	if !gitSorted(a.Entries) || !gitSorted(b.Entries) {
+		return d.diffByName(prefix, a, b, out)
+	}
+	i, j := 0, 0
+	for i < len(a.Entries) || j < len(b.Entries) {
+		var ea, eb *object.TreeEntry
+		switch {
+		case j == len(b.Entries):
+			ea = &a.Entries[i]
+		case i == len(a.Entries):
+			eb = &b.Entries[j]
+		default:
+			switch c := gitOrder(&a.Entries[i], &b.Entries[j]); {
+			case c < 0:
+				ea = &a.Entries[i]
+			case c > 0:
+				eb = &b.Entries[j]
+			default:
+				ea, eb = &a.Entries[i], &b.Entries[j]
+			}
+		}
+		name := ""
+		if ea != nil {
+			i++
+			name = ea.Name
+		}
+		if eb != nil {
+			j++
+			name = eb.Name
+		}
+		if ea != nil && eb != nil && ea.Hash == eb.Hash && ea.Mode == eb.Mode {
+			continue
+		}
+		if err := d.diffEntry(prefix+name, ea, eb, out); err != nil {
+			return err
 		}
 	}
 	return nil
 }
 
-// diff appends the files that differ between two trees below prefix.
-func (d *treeDiffer) diff(prefix string, a, b *object.Tree, out *[]FileChange) error {
+// diffByName is diff for trees whose entries are not in git's order.
+func (d *treeDiffer) diffByName(prefix string, a, b *object.Tree, out *[]FileChange) error {
 	bByName := make(map[string]*object.TreeEntry, len(b.Entries))
 	for i := range b.Entries {
 		bByName[b.Entries[i].Name] = &b.Entries[i]
@@ -167,6 +183,39 @@ func (d *treeDiffer) diff(prefix string, a, b *object.Tree, out *[]FileChange) e
 		}
 	}
 	return nil
+}
+
+// gitOrder compares two tree entries as git orders them: by name, a
+// folder's name as if it ended in "/". A file and a folder of one name are
+// two entries.
+func gitOrder(a, b *object.TreeEntry) int {
+	n := min(len(a.Name), len(b.Name))
+	if c := strings.Compare(a.Name[:n], b.Name[:n]); c != 0 {
+		return c
+	}
+	return cmp.Compare(gitNameByte(a, n), gitNameByte(b, n))
+}
+
+// gitNameByte returns byte i of the name git sorts an entry by: its name,
+// then "/" for a folder; 0 past the end.
+func gitNameByte(e *object.TreeEntry, i int) int {
+	switch {
+	case i < len(e.Name):
+		return int(e.Name[i])
+	case i == len(e.Name) && e.Mode == filemode.Dir:
+		return '/'
+	}
+	return 0
+}
+
+// gitSorted reports whether entries are strictly in git's order.
+func gitSorted(entries []object.TreeEntry) bool {
+	for i := 1; i < len(entries); i++ {
+		if gitOrder(&entries[i-1], &entries[i]) >= 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // diffEntry compares one name of two trees; either entry may be nil.
