@@ -218,7 +218,7 @@ func AddApproval(reg *Registry, dir string, doc *Document, a Approval) error {
 	}
 	// The file holds the armor as a | block scalar, which ends in one newline.
 	a.Signature = strings.TrimRight(a.Signature, "\n") + "\n"
-	kr := NewKeyring(reg.Approvers)
+	kr := reg.Approvers.Keyring()
 	if ps := kr.Check(reg.Config.Metadata.Name, doc.Subject(), a); len(ps) > 0 {
 		return &RefusedError{Problems: ps}
 	}

@@ -46,7 +46,9 @@ func (d *Document) Digest() (string, error) {
 	if d == nil || d.Node == nil {
 		return "", fmt.Errorf("%s: the file could not be parsed, so it has no digest", d.pathOrSubject())
 	}
-	return Digest(d.Spec())
+	n := d.Node
+	n.digestOnce.Do(func() { n.digest, n.digestErr = Digest(d.Spec()) })
+	return n.digest, n.digestErr
 }
 
 func (d *Document) pathOrSubject() string {

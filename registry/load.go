@@ -312,7 +312,7 @@ func typedDoc(d *Document) any {
 	case KindRegistry:
 		v = &RegistryConfig{Doc: d}
 	case KindApprovers:
-		v = &ApproversDoc{Doc: d}
+		v = &ApproversDoc{Doc: d, keyring: &keyringMemo{}}
 	case KindService:
 		v = &Service{Doc: d}
 	case KindRelease:

@@ -146,6 +146,23 @@ type ApproversDoc struct {
 	Metadata  NameMeta      `json:"metadata"`
 	Spec      ApproversSpec `json:"spec"`
 	Approvals []Approval    `json:"approvals,omitempty"`
+
+	keyring *keyringMemo // set for loaded documents, which never change
+}
+
+type keyringMemo struct {
+	once sync.Once
+	kr   *Keyring
+}
+
+// Keyring returns the keyring of the approvers: NewKeyring(d), built once
+// for a loaded document. It is shared: do not change it.
+func (d *ApproversDoc) Keyring() *Keyring {
+	if d == nil || d.keyring == nil {
+		return NewKeyring(d)
+	}
+	d.keyring.once.Do(func() { d.keyring.kr = NewKeyring(d) })
+	return d.keyring.kr
 }
 
 // ServiceSpec is the spec of a Service.

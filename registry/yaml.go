@@ -36,6 +36,12 @@ type Node struct {
 	data []byte
 	once sync.Once
 	root *yaml.Node
+
+	// The digest of Value's spec, computed once: Value never changes, and
+	// one node serves every document parsed from the same bytes.
+	digestOnce sync.Once
+	digest     string
+	digestErr  error
 }
 
 // Root returns the top-level YAML node of the document (not the

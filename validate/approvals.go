@@ -25,7 +25,7 @@ func approvalRule(reg *registry.Registry, opts Options) []registry.Diagnostic {
 	if reg.Config == nil {
 		return nil
 	}
-	kr := registry.NewKeyring(reg.Approvers)
+	kr := reg.Approvers.Keyring()
 	ds := append([]registry.Diagnostic(nil), kr.Diagnostics...)
 
 	type job struct {

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/relreg/relreg/registry"
 )
@@ -25,11 +26,7 @@ func changeIDRule(reg *registry.Registry, opts Options) []registry.Diagnostic {
 				pattern = p
 			}
 		}
-		re, err := regexp.Compile(pattern)
-		if err != nil {
-			return nil // schema
-		}
-		return re
+		return compilePattern(pattern) // nil when it does not compile: the schema reports it
 	}
 	changeRE := compile("changePattern", registry.DefaultChangePattern)
 	incidentRE := compile("incidentPattern", registry.DefaultIncidentPattern)
@@ -53,6 +50,32 @@ func changeIDRule(reg *registry.Registry, opts Options) []registry.Diagnostic {
 		check(rel, incidentRE, "incident", "incidentPattern", "status", "review", "incidents")
 	}
 	return ds
+}
+
+// patterns holds the change and incident patterns compiled so far: every
+// check of an audit compiles the same two.
+var patterns struct {
+	mu sync.Mutex
+	m  map[string]*regexp.Regexp
+}
+
+// compilePattern compiles a pattern of relreg.yaml once, or returns nil
+// when it does not compile.
+func compilePattern(pattern string) *regexp.Regexp {
+	patterns.mu.Lock()
+	defer patterns.mu.Unlock()
+	if re, ok := patterns.m[pattern]; ok {
+		return re
+	}
+	if patterns.m == nil || len(patterns.m) >= 64 {
+		patterns.m = map[string]*regexp.Regexp{}
+	}
+	re, err := regexp.Compile(pattern)
+	if err != nil {
+		re = nil
+	}
+	patterns.m[pattern] = re
+	return re
 }
 
 // referenceRule checks that what a release refers to exists: its service

@@ -26,7 +26,7 @@ func newTrust(base *registry.Registry) *trust {
 		t.name = base.Config.Metadata.Name
 		t.policy = base.Config.Spec.Approvals
 	}
-	t.keyring = registry.NewKeyring(base.Approvers)
+	t.keyring = base.Approvers.Keyring()
 	return t
 }
 
