@@ -1,6 +1,7 @@
 package registry
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"os"
@@ -8,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -33,6 +35,32 @@ var ErrUnknownSubject = errors.New("unknown subject")
 // no trailing newline. A signature over it never verifies for another
 // registry, subject, step, role, approver, time or digest.
 func Payload(registryName, subject string, a Approval) []byte {
+	key := payloadKey{registryName, subject, a.Step, a.Role, a.By, a.At, a.Digest}
+	payloads.mu.Lock()
+	b, ok := payloads.m[key]
+	payloads.mu.Unlock()
+	if !ok {
+		b = payload(registryName, subject, a)
+		payloads.mu.Lock()
+		if payloads.m == nil || len(payloads.m) >= 1<<14 {
+			payloads.m = map[payloadKey][]byte{}
+		}
+		payloads.m[key] = b
+		payloads.mu.Unlock()
+	}
+	return bytes.Clone(b)
+}
+
+// payloads remembers payloads: an audit checks each approval at many
+// commits, and canonical JSON is slow to make.
+var payloads struct {
+	mu sync.Mutex
+	m  map[payloadKey][]byte
+}
+
+type payloadKey struct{ registry, subject, step, role, by, at, digest string }
+
+func payload(registryName, subject string, a Approval) []byte {
 	v := map[string]any{
 		"type":     PayloadType,
 		"registry": registryName,

@@ -80,7 +80,7 @@ func TestReleaseFactsCachedInRepository(t *testing.T) {
 	if !reflect.DeepEqual(again, got) {
 		t.Error("facts read back from the file differ from the parsed ones")
 	}
-	if n := len(pc.m); n != 0 {
+	if n := len(pc.cur) + len(pc.prev); n != 0 {
 		t.Errorf("a warm run parsed %d files, want 0", n)
 	}
 

@@ -5,6 +5,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
 	"testing"
 	"testing/fstest"
 	"time"
@@ -164,7 +165,33 @@ func TestParseCacheSharesUnchangedFiles(t *testing.T) {
 	if a.Services["payments"].Doc.Node != b.Services["payments"].Doc.Node {
 		t.Error("unchanged file was parsed twice")
 	}
-	if len(cache.m) != 3 {
-		t.Errorf("cache holds %d entries, want 3", len(cache.m))
+	if got := len(cache.cur) + len(cache.prev); got != 3 {
+		t.Errorf("cache holds %d entries, want 3", got)
+	}
+}
+
+// TestParseCacheKeepsTheLatest checks the bound of the cache: it keeps the
+// files parsed last, and those it is asked for again.
+func TestParseCacheKeepsTheLatest(t *testing.T) {
+	c := NewParseCache()
+	node := func(i int) parsed { return parsed{node: &Node{Value: i}} }
+	for i := range 3 * parseGeneration {
+		c.put(strconv.Itoa(i), node(i))
+		if i%parseGeneration == 10 {
+			// Asked for again, an old file stays.
+			if _, ok := c.get("0"); !ok {
+				t.Fatalf("after %d files, file 0 was dropped though it is in use", i+1)
+			}
+		}
+	}
+	if n := len(c.cur) + len(c.prev); n < parseGeneration || n > 2*parseGeneration {
+		t.Errorf("cache holds %d files, want %d to %d", n, parseGeneration, 2*parseGeneration)
+	}
+	if _, ok := c.get("1"); ok {
+		t.Error("file 1, parsed first and not asked for since, is still held")
+	}
+	p, ok := c.get(strconv.Itoa(3*parseGeneration - 1))
+	if !ok || p.node.Value != 3*parseGeneration-1 {
+		t.Errorf("the last file parsed = %v, %v; want it held", p.node, ok)
 	}
 }

@@ -126,11 +126,17 @@ type Options struct {
 	Subset map[string]bool
 }
 
-// ParseCache holds parsed YAML by content hash. It is safe for concurrent use.
+// ParseCache holds parsed YAML by content hash. It is safe for concurrent
+// use. It keeps the files parsed last: between parseGeneration and twice
+// as many. A file read again after that is parsed again; a registry that
+// was loaded holds its own files.
 type ParseCache struct {
-	mu sync.Mutex
-	m  map[string]parsed
+	mu        sync.Mutex
+	cur, prev map[string]parsed
 }
+
+// parseGeneration is how many files a ParseCache generation holds.
+const parseGeneration = 4096
 
 type parsed struct {
 	node  *Node
@@ -139,19 +145,32 @@ type parsed struct {
 }
 
 // NewParseCache returns an empty cache.
-func NewParseCache() *ParseCache { return &ParseCache{m: map[string]parsed{}} }
+func NewParseCache() *ParseCache { return &ParseCache{} }
 
 func (c *ParseCache) get(h string) (parsed, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	p, ok := c.m[h]
+	if p, ok := c.cur[h]; ok {
+		return p, true
+	}
+	p, ok := c.prev[h]
+	if ok {
+		c.putLocked(h, p)
+	}
 	return p, ok
 }
 
 func (c *ParseCache) put(h string, p parsed) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.m[h] = p
+	c.putLocked(h, p)
+}
+
+func (c *ParseCache) putLocked(h string, p parsed) {
+	if c.cur == nil || len(c.cur) >= parseGeneration {
+		c.prev, c.cur = c.cur, make(map[string]parsed, parseGeneration)
+	}
+	c.cur[h] = p
 }
 
 // Load reads the registry at the root of fsys. It fails only when the

@@ -4,8 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/go-git/go-git/v5/plumbing"
@@ -141,18 +143,47 @@ func Audit(repo *registry.Repo, opts AuditOptions) (*AuditResult, error) {
 		close(stop)
 		<-read
 	}()
+	// The rules run on workers: each judgment reads its own snapshot of
+	// the part of the registry it needs, so judgments overlap each other
+	// and the replay.
+	a.verdicts = make([][]registry.Diagnostic, len(commits))
+	a.jobs = make(chan auditJob, 4*runtime.GOMAXPROCS(0))
+	var judging sync.WaitGroup
+	for range runtime.GOMAXPROCS(0) {
+		judging.Add(1)
+		go func() {
+			defer judging.Done()
+			for j := range a.jobs {
+				a.verdicts[j.seq] = Change(j.in)
+			}
+		}()
+	}
+	jobsOpen := true
+	defer func() {
+		if jobsOpen {
+			close(a.jobs)
+			judging.Wait()
+		}
+	}()
 	var reg *registry.Registry
 	for i := 0; i < len(commits); i++ {
 		st := <-steps
 		if st.err != nil {
 			return nil, st.err
 		}
+		st.seq = i
 		if reg, err = a.commit(reg, st); err != nil {
 			return nil, err
 		}
 		if opts.Progress != nil {
 			opts.Progress(i+1, len(commits))
 		}
+	}
+	close(a.jobs)
+	judging.Wait()
+	jobsOpen = false
+	for i, ds := range a.verdicts {
+		a.report(commits[i], ds)
 	}
 	if a.res.TrustRoot == nil {
 		return nil, ErrNoTrustRoot
@@ -181,11 +212,22 @@ type auditor struct {
 	// index holds the facts of the replayed registry's releases, kept
 	// current commit by commit; nil until first needed.
 	index *factsIndex
-	res   *AuditResult
+	// jobs takes the judgments to the workers; verdicts holds what each
+	// first-parent commit broke, by its position in the history.
+	jobs     chan auditJob
+	verdicts [][]registry.Diagnostic
+	res      *AuditResult
+}
+
+// auditJob is a judgment for a worker: the change rules on a snapshot.
+type auditJob struct {
+	seq int
+	in  ChangeInput
 }
 
 // auditStep is one first-parent commit as read from git, ready to judge.
 type auditStep struct {
+	seq       int // position in the history
 	parent, c *object.Commit
 	judged    bool // after the trust root, at or after Since
 	// What the commit does to the registry, one of:
@@ -309,14 +351,14 @@ func (a *auditor) commit(reg *registry.Registry, st *auditStep) (*registry.Regis
 		// relreg.yaml came back after a commit deleted it: a new trust
 		// root that no trusted base approved.
 		if st.judged {
-			a.report(c, []registry.Diagnostic{{Rule: "governance/unapproved", Severity: registry.SeverityError, File: registry.ConfigFile, Subject: "registry",
-				Message: "relreg.yaml is introduced again after it was deleted: no trusted base approved this registry; restore the history or audit from this commit on as a new trust root"}})
+			a.verdicts[st.seq] = []registry.Diagnostic{{Rule: "governance/unapproved", Severity: registry.SeverityError, File: registry.ConfigFile, Subject: "registry",
+				Message: "relreg.yaml is introduced again after it was deleted: no trusted base approved this registry; restore the history or audit from this commit on as a new trust root"}}
 		}
 		return st.loaded, nil
 	case st.gone:
 		if st.judged {
-			a.report(c, []registry.Diagnostic{{Rule: "governance/unapproved", Severity: registry.SeverityError, File: registry.ConfigFile, Subject: "registry",
-				Message: "relreg.yaml was deleted: the registry may not be deleted; restore it"}})
+			a.verdicts[st.seq] = []registry.Diagnostic{{Rule: "governance/unapproved", Severity: registry.SeverityError, File: registry.ConfigFile, Subject: "registry",
+				Message: "relreg.yaml was deleted: the registry may not be deleted; restore it"}}
 		}
 		a.index = nil
 		return nil, nil
@@ -325,7 +367,7 @@ func (a *auditor) commit(reg *registry.Registry, st *auditStep) (*registry.Regis
 	case st.loaded != nil:
 		a.index = nil
 		if st.judged {
-			a.judge(st, reg, st.loaded)
+			a.judge(st, reg, st.loaded.Clone()) // st.loaded is advanced from the next commit on
 		}
 		return st.loaded, nil
 	}
@@ -363,18 +405,20 @@ func (a *auditor) commit(reg *registry.Registry, st *auditStep) (*registry.Regis
 	if !st.judged {
 		return reg, nil
 	}
-	head := reg
+	var head *registry.Registry
 	if scope != nil {
 		head = reg.Subset(scope)
+	} else {
+		head = reg.Clone() // reg is advanced from the next commit on
 	}
 	a.judge(st, base, head)
 	return reg, nil
 }
 
-// judge runs the change rules on the move from base to head that a
-// first-parent commit made, and records what they find.
+// judge has a worker run the change rules on the move from base to head
+// that a first-parent commit made. base and head are not changed after.
 func (a *auditor) judge(st *auditStep, base, head *registry.Registry) {
-	a.report(st.c, Change(ChangeInput{Base: base, Head: head, Now: st.c.Committer.When, Authors: st.authors}))
+	a.jobs <- auditJob{seq: st.seq, in: ChangeInput{Base: base, Head: head, Now: st.c.Committer.When, Authors: st.authors}}
 }
 
 // report records the violations of a judged commit.
