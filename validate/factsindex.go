@@ -34,13 +34,15 @@ type factsGetter interface {
 }
 
 // factsIndex holds the facts of a registry's releases, indexed by every
-// question releaseFacts asks. Set keeps it current as releases change.
+// question releaseFacts asks. Each index is built when first asked for, in
+// one pass, and Set keeps the built ones current as releases change.
 type factsIndex struct {
 	facts      map[string]registry.Facts
-	services   map[string]idSet
-	schedules  map[string]*scheduleIndex
-	dependents map[string]idSet // by the release depended on
-	users      map[string]idSet // by "component@version"
+	services   map[string]idSet          // nil until built
+	schedules  map[string]*scheduleIndex // nil until built
+	dependents map[string]idSet          // by the release depended on; nil until built
+	users      map[string]idSet          // by "component@version"; nil until built
+	scans      map[string]int            // questions answered by walking every release, by kind
 }
 
 type idSet = map[string]struct{}
@@ -64,84 +66,159 @@ type indexedWindow struct {
 // search: time.Duration cannot measure much longer ones.
 const unboundedLen = 100 * 365 * 24 * time.Hour
 
-// newFactsIndex indexes facts by release id.
-func newFactsIndex(facts iter.Seq2[string, registry.Facts]) *factsIndex {
-	x := &factsIndex{facts: map[string]registry.Facts{}, services: map[string]idSet{}, schedules: map[string]*scheduleIndex{},
-		dependents: map[string]idSet{}, users: map[string]idSet{}}
-	for id, f := range facts {
-		x.add(id, f)
-	}
-	return x
+// newFactsIndex indexes facts by release id. It keeps facts, which the
+// caller must not change after.
+func newFactsIndex(facts map[string]registry.Facts) *factsIndex {
+	return &factsIndex{facts: facts}
 }
 
 // indexRegistry indexes the releases of a loaded registry.
 func indexRegistry(reg *registry.Registry) *factsIndex {
-	return newFactsIndex(func(yield func(string, registry.Facts) bool) {
-		for id, rel := range reg.Releases {
-			if !yield(id, rel.Facts()) {
-				return
-			}
-		}
-	})
+	facts := make(map[string]registry.Facts, len(reg.Releases))
+	for id, rel := range reg.Releases {
+		facts[id] = rel.Facts()
+	}
+	return newFactsIndex(facts)
 }
 
 // Set makes f the facts of release id, or removes id when f is nil.
 func (x *factsIndex) Set(id string, f *registry.Facts) {
-	x.remove(id)
+	if old, ok := x.facts[id]; ok {
+		x.unindex(id, old)
+		delete(x.facts, id)
+	}
 	if f != nil {
-		x.add(id, *f)
+		x.facts[id] = *f
+		x.index(id, *f)
 	}
 }
 
-func (x *factsIndex) add(id string, f registry.Facts) {
-	x.remove(id)
-	x.facts[id] = f
-	addTo(x.services, serviceOf(id), id)
+// index adds a release to the indexes built so far, each schedule's
+// windows kept sorted.
+func (x *factsIndex) index(id string, f registry.Facts) {
+	if x.services != nil {
+		addTo(x.services, serviceOf(id), id)
+	}
+	if x.schedules != nil {
+		x.addToSchedule(id, f, true)
+	}
+	if x.dependents != nil {
+		x.addDependent(id, f)
+	}
+	if x.users != nil {
+		x.addUser(id, f)
+	}
+}
+
+// unindex removes a release with facts f from the indexes built so far.
+func (x *factsIndex) unindex(id string, f registry.Facts) {
+	if x.services != nil {
+		removeFrom(x.services, serviceOf(id), id)
+	}
+	if s := x.schedules[f.Schedule]; s != nil {
+		delete(s.ids, id)
+		if f.WindowOK {
+			if at, found := slices.BinarySearchFunc(s.windows, indexedWindow{f.Window.Start, f.Window.End, id}, compareWindows); found {
+				s.windows = slices.Delete(s.windows, at, at+1)
+			}
+		}
+		if len(s.ids) == 0 {
+			delete(x.schedules, f.Schedule)
+		}
+	}
+	if x.dependents != nil {
+		for _, dep := range f.DependsOn {
+			removeFrom(x.dependents, dep, id)
+		}
+	}
+	if x.users != nil {
+		for _, c := range f.Components {
+			removeFrom(x.users, c.Name+"@"+c.Version, id)
+		}
+	}
+}
+
+// addToSchedule adds a release to its schedule's index; sorted keeps the
+// windows sorted, else the window is appended.
+func (x *factsIndex) addToSchedule(id string, f registry.Facts, sorted bool) {
 	s := x.schedules[f.Schedule]
 	if s == nil {
 		s = &scheduleIndex{ids: idSet{}}
 		x.schedules[f.Schedule] = s
 	}
 	s.ids[id] = struct{}{}
-	if f.WindowOK {
-		w := indexedWindow{f.Window.Start, f.Window.End, id}
+	if !f.WindowOK {
+		return
+	}
+	w := indexedWindow{f.Window.Start, f.Window.End, id}
+	if sorted {
 		at, _ := slices.BinarySearchFunc(s.windows, w, compareWindows)
 		s.windows = slices.Insert(s.windows, at, w)
-		if l := f.Window.End.Sub(f.Window.Start); l > s.maxLen {
-			s.maxLen = l
-		}
+	} else {
+		s.windows = append(s.windows, w)
 	}
+	if l := f.Window.End.Sub(f.Window.Start); l > s.maxLen {
+		s.maxLen = l
+	}
+}
+
+func (x *factsIndex) addDependent(id string, f registry.Facts) {
 	for _, dep := range f.DependsOn {
 		addTo(x.dependents, dep, id)
 	}
+}
+
+func (x *factsIndex) addUser(id string, f registry.Facts) {
 	for _, c := range f.Components {
 		addTo(x.users, c.Name+"@"+c.Version, id)
 	}
 }
 
-func (x *factsIndex) remove(id string) {
-	f, ok := x.facts[id]
-	if !ok {
-		return
-	}
-	delete(x.facts, id)
-	removeFrom(x.services, serviceOf(id), id)
-	s := x.schedules[f.Schedule]
-	delete(s.ids, id)
-	if f.WindowOK {
-		if at, found := slices.BinarySearchFunc(s.windows, indexedWindow{f.Window.Start, f.Window.End, id}, compareWindows); found {
-			s.windows = slices.Delete(s.windows, at, at+1)
+// The indexes, each built on first use.
+
+func (x *factsIndex) byService() map[string]idSet {
+	if x.services == nil {
+		x.services = map[string]idSet{}
+		for id := range x.facts {
+			addTo(x.services, serviceOf(id), id)
 		}
 	}
-	if len(s.ids) == 0 {
-		delete(x.schedules, f.Schedule)
+	return x.services
+}
+
+func (x *factsIndex) bySchedule() map[string]*scheduleIndex {
+	if x.schedules == nil {
+		// Windows are appended, then sorted once: inserting each in order
+		// would cost the square of a schedule's size.
+		x.schedules = map[string]*scheduleIndex{}
+		for id, f := range x.facts {
+			x.addToSchedule(id, f, false)
+		}
+		for _, s := range x.schedules {
+			slices.SortFunc(s.windows, compareWindows)
+		}
 	}
-	for _, dep := range f.DependsOn {
-		removeFrom(x.dependents, dep, id)
+	return x.schedules
+}
+
+func (x *factsIndex) byDependency() map[string]idSet {
+	if x.dependents == nil {
+		x.dependents = map[string]idSet{}
+		for id, f := range x.facts {
+			x.addDependent(id, f)
+		}
 	}
-	for _, c := range f.Components {
-		removeFrom(x.users, c.Name+"@"+c.Version, id)
+	return x.dependents
+}
+
+func (x *factsIndex) byComponent() map[string]idSet {
+	if x.users == nil {
+		x.users = map[string]idSet{}
+		for id, f := range x.facts {
+			x.addUser(id, f)
+		}
 	}
+	return x.users
 }
 
 func compareWindows(a, b indexedWindow) int {
@@ -182,20 +259,58 @@ func (x *factsIndex) yieldIDs(ids idSet) iter.Seq2[string, registry.Facts] {
 	}
 }
 
+// scanLimit is how many questions of one kind an index answers by walking
+// every release before it builds the index for them: a check asks a few,
+// an audit asks at every commit.
+const scanLimit = 8
+
+// scan reports whether a question of a kind whose index is not built
+// should walk every release instead, and counts it.
+func (x *factsIndex) scan(kind string, built bool) bool {
+	if built || x.scans[kind] >= scanLimit {
+		return false
+	}
+	if x.scans == nil {
+		x.scans = map[string]int{}
+	}
+	x.scans[kind]++
+	return true
+}
+
+// where yields the releases that match.
+func (x *factsIndex) where(match func(string, registry.Facts) bool) iter.Seq2[string, registry.Facts] {
+	return func(yield func(string, registry.Facts) bool) {
+		for id, f := range x.facts {
+			if match(id, f) && !yield(id, f) {
+				return
+			}
+		}
+	}
+}
+
 func (x *factsIndex) Service(svc string) iter.Seq2[string, registry.Facts] {
-	return x.yieldIDs(x.services[svc])
+	if x.scan("service", x.services != nil) {
+		return x.where(inService(svc))
+	}
+	return x.yieldIDs(x.byService()[svc])
 }
 
 func (x *factsIndex) Schedule(name string) iter.Seq2[string, registry.Facts] {
-	if s := x.schedules[name]; s != nil {
+	if x.scan("schedule", x.schedules != nil) {
+		return x.where(onSchedule(name))
+	}
+	if s := x.bySchedule()[name]; s != nil {
 		return x.yieldIDs(s.ids)
 	}
 	return x.yieldIDs(nil)
 }
 
 func (x *factsIndex) Overlapping(schedule string, iv registry.Interval) iter.Seq2[string, registry.Facts] {
+	if x.scan("schedule", x.schedules != nil) {
+		return x.where(overlapping(schedule, iv))
+	}
+	s := x.bySchedule()[schedule]
 	return func(yield func(string, registry.Facts) bool) {
-		s := x.schedules[schedule]
 		if s == nil {
 			return
 		}
@@ -215,11 +330,43 @@ func (x *factsIndex) Overlapping(schedule string, iv registry.Interval) iter.Seq
 }
 
 func (x *factsIndex) Dependents(id string) iter.Seq2[string, registry.Facts] {
-	return x.yieldIDs(x.dependents[id])
+	if x.scan("dependents", x.dependents != nil) {
+		return x.where(dependsOn(id))
+	}
+	return x.yieldIDs(x.byDependency()[id])
 }
 
 func (x *factsIndex) Users(entry string) iter.Seq2[string, registry.Facts] {
-	return x.yieldIDs(x.users[entry])
+	if x.scan("users", x.users != nil) {
+		return x.where(uses(entry))
+	}
+	return x.yieldIDs(x.byComponent()[entry])
+}
+
+// What each question asks of one release.
+
+func inService(svc string) func(string, registry.Facts) bool {
+	return func(id string, _ registry.Facts) bool { return serviceOf(id) == svc }
+}
+
+func onSchedule(name string) func(string, registry.Facts) bool {
+	return func(_ string, f registry.Facts) bool { return f.Schedule == name }
+}
+
+func overlapping(schedule string, iv registry.Interval) func(string, registry.Facts) bool {
+	return func(_ string, f registry.Facts) bool {
+		return f.Schedule == schedule && f.WindowOK && f.Window.Overlaps(iv)
+	}
+}
+
+func dependsOn(id string) func(string, registry.Facts) bool {
+	return func(_ string, f registry.Facts) bool { return slices.Contains(f.DependsOn, id) }
+}
+
+func uses(entry string) func(string, registry.Facts) bool {
+	return func(_ string, f registry.Facts) bool {
+		return slices.ContainsFunc(f.Components, func(c registry.ComponentRef) bool { return c.Name+"@"+c.Version == entry })
+	}
 }
 
 // overlay is the releases of a registry with a change applied: changed
@@ -261,27 +408,23 @@ func (o overlay) filter(base iter.Seq2[string, registry.Facts], match func(id st
 }
 
 func (o overlay) Service(svc string) iter.Seq2[string, registry.Facts] {
-	return o.filter(o.base.Service(svc), func(id string, _ registry.Facts) bool { return serviceOf(id) == svc })
+	return o.filter(o.base.Service(svc), inService(svc))
 }
 
 func (o overlay) Schedule(name string) iter.Seq2[string, registry.Facts] {
-	return o.filter(o.base.Schedule(name), func(_ string, f registry.Facts) bool { return f.Schedule == name })
+	return o.filter(o.base.Schedule(name), onSchedule(name))
 }
 
 func (o overlay) Overlapping(schedule string, iv registry.Interval) iter.Seq2[string, registry.Facts] {
-	return o.filter(o.base.Overlapping(schedule, iv), func(_ string, f registry.Facts) bool {
-		return f.Schedule == schedule && f.WindowOK && f.Window.Overlaps(iv)
-	})
+	return o.filter(o.base.Overlapping(schedule, iv), overlapping(schedule, iv))
 }
 
 func (o overlay) Dependents(id string) iter.Seq2[string, registry.Facts] {
-	return o.filter(o.base.Dependents(id), func(_ string, f registry.Facts) bool { return slices.Contains(f.DependsOn, id) })
+	return o.filter(o.base.Dependents(id), dependsOn(id))
 }
 
 func (o overlay) Users(entry string) iter.Seq2[string, registry.Facts] {
-	return o.filter(o.base.Users(entry), func(_ string, f registry.Facts) bool {
-		return slices.ContainsFunc(f.Components, func(c registry.ComponentRef) bool { return c.Name+"@"+c.Version == entry })
-	})
+	return o.filter(o.base.Users(entry), uses(entry))
 }
 
 // registryFacts gives the facts of a loaded registry's releases. It

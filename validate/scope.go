@@ -29,7 +29,7 @@ func checkScope(baseFS, headFS fs.FS, changes []registry.FileChange, fc *registr
 	if err != nil {
 		return nil, err
 	}
-	base := newFactsIndex(maps.All(baseFacts))
+	base := newFactsIndex(baseFacts)
 	changedFacts, err := registry.FactsOf(headFS, headReleases, pc)
 	if err != nil {
 		return nil, err
