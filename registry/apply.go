@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"io/fs"
 	"maps"
+	"runtime"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/go-git/go-git/v5/plumbing"
 )
@@ -87,8 +89,10 @@ func (r *Registry) Apply(fsys fs.FS, changes []FileChange, opts Options) (*Regis
 }
 
 // An Update is a change to a registry read from the file system that
-// holds it: the documents the changed files hold now. ReadUpdate reads it,
-// Registry.Update applies it in place.
+// holds it: the documents the changed files hold now. ReadUpdate reads and
+// parses it, Registry.Update applies it in place. FetchUpdate only reads
+// it, and Parse parses it later, without the file system: reading a git
+// repository and parsing can then run on different goroutines.
 type Update struct {
 	// Reload is set when the change cannot be applied file by file: it
 	// adds a file the layout does not admit (a stray file in a layout
@@ -100,15 +104,39 @@ type Update struct {
 	docs    []*Document     // the changed files that exist now
 	typed   []any           // docs decoded, nil when unreadable
 	diags   []Diagnostic    // found reading docs
+
+	// Between FetchUpdate and Parse: the content of each of docs.
+	fetched []fetchedDoc
+	opts    Options
+}
+
+// fetchedDoc is a file read but not parsed: its parse, when the cache had
+// it, or its bytes and content hash.
+type fetchedDoc struct {
+	cached *parsed
+	hash   string
+	data   []byte
 }
 
 // ReadUpdate reads and parses the files of changes that exist in fsys.
 // Files outside the layout are ignored.
 func ReadUpdate(fsys fs.FS, changes []FileChange, opts Options) (*Update, error) {
+	u, err := FetchUpdate(fsys, changes, opts)
+	if err != nil {
+		return nil, err
+	}
+	u.Parse()
+	return u, nil
+}
+
+// FetchUpdate reads the files of changes that exist in fsys, as
+// ReadUpdate does, but leaves parsing them to Parse. Files the parse cache
+// holds are not read.
+func FetchUpdate(fsys fs.FS, changes []FileChange, opts Options) (*Update, error) {
 	if opts.Limits.MaxFileSize == 0 {
 		opts.Limits = DefaultLimits
 	}
-	u := &Update{changed: map[string]bool{}}
+	u := &Update{changed: map[string]bool{}, opts: opts}
 	for _, ch := range changes {
 		class, kind, id := classify(ch.Path)
 		switch {
@@ -122,13 +150,94 @@ func ReadUpdate(fsys fs.FS, changes []FileChange, opts Options) (*Update, error)
 			u.docs = append(u.docs, &Document{Path: ch.Path, Kind: kind, ID: id})
 		}
 	}
-	if len(u.docs) > 0 {
-		var err error
-		if u.diags, u.typed, err = readAll(fsys, u.docs, opts); err != nil {
-			return nil, err
+	hfs, _ := fsys.(HashFS)
+	u.fetched = make([]fetchedDoc, len(u.docs))
+	for i, d := range u.docs {
+		f := &u.fetched[i]
+		if hfs != nil && opts.Cache != nil {
+			f.hash, _ = hfs.Hash(d.Path)
 		}
+		if f.hash != "" {
+			if p, ok := opts.Cache.get(f.hash); ok {
+				f.cached = &p
+				continue
+			}
+		}
+		data, err := fs.ReadFile(fsys, d.Path)
+		if err != nil {
+			return nil, fmt.Errorf("read %s: %w", d.Path, err)
+		}
+		f.data = data
 	}
 	return u, nil
+}
+
+// Parse parses what FetchUpdate read, on every core when there are
+// several files. It does nothing the second time; Registry.Update,
+// Update.Release and Update.Doc call it. It is not safe to call from two
+// goroutines at once.
+func (u *Update) Parse() {
+	if u.fetched == nil {
+		return
+	}
+	perFile := make([][]Diagnostic, len(u.docs))
+	u.typed = make([]any, len(u.docs))
+	parse := func(i int) {
+		d, f := u.docs[i], &u.fetched[i]
+		p := f.cached
+		if p == nil && f.hash != "" {
+			if c, ok := u.opts.Cache.get(f.hash); ok { // parsed since it was read
+				p = &c
+			}
+		}
+		if p == nil {
+			parsed := parseDoc(f.data, u.opts.Limits)
+			if f.hash != "" {
+				u.opts.Cache.put(f.hash, parsed)
+			}
+			p = &parsed
+		}
+		perFile[i] = fileDiagnostics(d, *p)
+		if d.Node != nil {
+			u.typed[i] = typedDoc(d)
+		}
+	}
+	if len(u.docs) == 1 {
+		parse(0)
+	} else {
+		var wg sync.WaitGroup
+		next := make(chan int)
+		for range min(runtime.GOMAXPROCS(0), len(u.docs)) {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := range next {
+					parse(i)
+				}
+			}()
+		}
+		for i := range u.docs {
+			next <- i
+		}
+		close(next)
+		wg.Wait()
+	}
+	for _, ds := range perFile {
+		u.diags = append(u.diags, ds...)
+	}
+	u.fetched = nil
+}
+
+// Doc returns the document the update leaves at a registry path: nil when
+// it deletes or does not touch it.
+func (u *Update) Doc(path string) *Document {
+	u.Parse()
+	for _, d := range u.docs {
+		if d.Path == path {
+			return d
+		}
+	}
+	return nil
 }
 
 // Empty reports whether the update changes no registry file.
@@ -138,6 +247,7 @@ func (u *Update) Empty() bool { return !u.Reload && len(u.changed) == 0 }
 // nil when the update deletes it, leaves it unreadable or does not touch
 // it (touched false).
 func (u *Update) Release(id string) (rel *Release, touched bool) {
+	u.Parse()
 	p := ReleasePath(id)
 	if !u.changed[p] {
 		return nil, false
@@ -173,6 +283,7 @@ func (r *Registry) Update(u *Update) {
 	if u.Reload {
 		panic("registry: Update of a Reload update")
 	}
+	u.Parse()
 	for p := range u.changed {
 		i, found := slices.BinarySearchFunc(r.Files, p, func(d *Document, p string) int { return strings.Compare(d.Path, p) })
 		if !found {

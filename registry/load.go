@@ -280,13 +280,19 @@ func readDoc(fsys fs.FS, d *Document, opts Options) ([]Diagnostic, error) {
 			opts.Cache.put(hash, p)
 		}
 	}
+	return fileDiagnostics(d, p), nil
+}
+
+// fileDiagnostics gives d the parse p of its content, and returns the
+// diagnostics found parsing it, for d.
+func fileDiagnostics(d *Document, p parsed) []Diagnostic {
 	d.Size, d.Node = p.size, p.node
 	ds := slices.Clone(p.diags) // cached diagnostics are shared: fill in a copy
 	for i := range ds {
 		ds[i].File = d.Path
 		ds[i].Subject = d.Subject()
 	}
-	return ds, nil
+	return ds
 }
 
 // parseDoc parses the bytes of a registry file: a YAML mapping.

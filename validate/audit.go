@@ -135,9 +135,23 @@ func Audit(repo *registry.Repo, opts AuditOptions) (*AuditResult, error) {
 	steps := make(chan *auditStep, 64)
 	stop := make(chan struct{})
 	read := make(chan struct{})
+	fetched := make(chan *auditStep, 64)
 	go func() {
 		defer close(read)
-		a.read(commits, steps, stop)
+		a.read(commits, fetched, stop)
+	}()
+	// Parsing runs between reading and replaying.
+	go func() {
+		for st := range fetched {
+			if st.update != nil && !st.update.Reload {
+				st.update.Parse()
+			}
+			select {
+			case steps <- st:
+			case <-stop:
+				return
+			}
+		}
 	}()
 	defer func() {
 		close(stop)
@@ -284,7 +298,7 @@ func (a *auditor) readStep(st *auditStep, present *bool) error {
 		}
 		return nil
 	}
-	if st.update, err = registry.ReadUpdate(fsys, st.changes, registry.Options{Cache: a.cache}); err != nil {
+	if st.update, err = registry.FetchUpdate(fsys, st.changes, registry.Options{Cache: a.cache}); err != nil {
 		return fmt.Errorf("load registry at %s: %w", st.c.Hash, err)
 	}
 	if st.update.Reload {
@@ -297,7 +311,9 @@ func (a *auditor) readStep(st *auditStep, present *bool) error {
 			return fmt.Errorf("load registry at %s: %w", st.c.Hash, err)
 		}
 	}
-	if st.judged && !st.update.Empty() {
+	// The authors of a direct push are found by the replay, from the
+	// registry it holds: no git needed.
+	if st.judged && !st.update.Empty() && (st.c.NumParents() > 1 || st.loaded != nil) {
 		st.authors, err = a.authors(st.parent, st.c, st.changes, brought)
 	}
 	return err
@@ -373,6 +389,9 @@ func (a *auditor) commit(reg *registry.Registry, st *auditStep) (*registry.Regis
 	}
 	if a.index == nil {
 		a.index = indexRegistry(reg)
+	}
+	if st.judged && st.authors == nil {
+		st.authors = pushAuthors(reg, st)
 	}
 	// The facts of the changed releases after the change.
 	after := map[string]*registry.Facts{}
@@ -488,6 +507,30 @@ func (a *auditor) authors(parent, c *object.Commit, changes []registry.FileChang
 		add(a.edited(chs), bc.Author.Email)
 	}
 	return out, nil
+}
+
+// pushAuthors returns the authors of a direct push, as authors does, from
+// the registry before the push and the update it makes.
+func pushAuthors(base *registry.Registry, st *auditStep) map[string][]string {
+	email := strings.ToLower(st.c.Author.Email)
+	out := map[string][]string{}
+	value := func(d *registry.Document) map[string]any {
+		if d == nil || d.Node == nil {
+			return nil
+		}
+		m, _ := d.Node.Value.(map[string]any)
+		return m
+	}
+	for _, ch := range st.changes {
+		if !strings.HasSuffix(ch.Path, ".yaml") {
+			continue
+		}
+		before, after := value(base.Doc(ch.Path)), value(st.update.Doc(ch.Path))
+		if before == nil || after == nil || !reflect.DeepEqual(before["spec"], after["spec"]) || !reflect.DeepEqual(before["status"], after["status"]) {
+			out[ch.Path] = []string{email}
+		}
+	}
+	return out
 }
 
 // edited returns the files whose spec or status changes alter, as

@@ -303,3 +303,40 @@ func TestAuditNoRegistry(t *testing.T) {
 		t.Errorf("Audit() error = %v, want ErrNoTrustRoot", err)
 	}
 }
+
+// TestAuditDirectPushAuthors checks who a direct push counts as the author
+// of an edit: alice, who plans a release and signs its plan approval in
+// one push, approved her own edit; bob, who adds his approval to a
+// release dave planned without touching its spec or status, did not.
+func TestAuditDirectPushAuthors(t *testing.T) {
+	const rel1, rel2 = "releases/payments/1.0.0.yaml", "releases/payments/1.1.0.yaml"
+	w := newWorld(t)
+	h := newGitHistory(t, w)
+	h.commit("alice", "registry: trust root")
+
+	w.set(rel1, chgRelease("1.0.0", "planned", window1))
+	w.approve(rel1, "plan", "alice", "release-manager")
+	self := h.commit("alice", "payments 1.0.0: plan, approved")
+
+	w.set(rel2, chgRelease("1.1.0", "draft", "{start: 2026-12-08T22:00:00Z, end: 2026-12-09T02:00:00Z}"))
+	h.commit("dave", "payments 1.1.0: draft")
+	w.set(rel2, chgRelease("1.1.0", "planned", "{start: 2026-12-08T22:00:00Z, end: 2026-12-09T02:00:00Z}"))
+	planned := h.commit("dave", "payments 1.1.0: plan")
+	w.approve(rel2, "plan", "bob", "release-manager")
+	h.commit("bob", "payments 1.1.0: plan approval")
+
+	res := h.audit(AuditOptions{})
+	var got []finding
+	for _, f := range findingsOf(res.Diagnostics) {
+		if f.rule == "approval/self-approval" || f.file == rel2 {
+			got = append(got, f)
+		}
+	}
+	want := []finding{
+		{self, "approval/self-approval", rel1},
+		{planned, "approval/insufficient", rel2}, // planned without approvals, by a direct push
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("findings =\n%v\nwant\n%v\nall: %+v", got, want, res.Diagnostics)
+	}
+}
