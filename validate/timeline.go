@@ -297,6 +297,11 @@ func (b *timelineBuilder) file(info *CommitInfo, ch registry.FileChange, kind, i
 		b.subjects[ch.Path] = h
 	}
 	before, after := b.value(ch.From), b.value(ch.To)
+	if before == nil && ch.From != "" {
+		// The version before does not parse: compare with the last one
+		// that did, so that what it held is not reported as new.
+		before = h.Value
+	}
 	ev := func(k EventKind) Event {
 		return Event{Kind: k, Commit: info, From: lifecycleState(kind, before), To: lifecycleState(kind, after)}
 	}

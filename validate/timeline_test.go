@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -450,5 +451,41 @@ func TestTimelineDetails(t *testing.T) {
 	}
 	if _, err := validate.BuildTimeline(openHist(t, h), validate.TimelineOptions{Ref: "no-such-branch"}); err == nil {
 		t.Error("BuildTimeline(no-such-branch) succeeded, want an error")
+	}
+}
+
+// TestTimelineAcrossAnUnreadableVersion checks that a version that does
+// not parse is an event of its own, and that the next readable version is
+// compared with the last readable one: its approvals are not listed again.
+func TestTimelineAcrossAnUnreadableVersion(t *testing.T) {
+	h := newHistRepo(t)
+	h.write("relreg.yaml", "apiVersion: relreg/v1\nkind: Registry\nmetadata:\n  name: test-registry\nspec: {}\n")
+	h.write("approvers.yaml", h.approvers("alice", "bob"))
+	h.commit("alice", 0)
+	h.write(pathP1, histRelease("payments", "1.0.0", "minor", "draft", histW1, ""))
+	h.approve(pathP1, "release/payments@1.0.0", "plan", "alice", "release-manager", "")
+	h.commit("dave", 1)
+	good := h.read(pathP1)
+	h.write(pathP1, good+"  broken: [\n")
+	h.commit("dave", 2)
+	h.write(pathP1, strings.Replace(good, "phase: draft", "phase: planned", 1))
+	h.commit("dave", 3)
+	tl, err := validate.BuildTimeline(openHist(t, h), validate.TimelineOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := tl.Subject(pathP1)
+	if s == nil {
+		t.Fatalf("Subject(%s) = nil", pathP1)
+	}
+	got := reduce(t, h, s)
+	want := []evt{
+		{commit: 2, kind: "created", to: "draft"},
+		{commit: 2, kind: "approval", to: "draft", approval: "plan alice release-manager verified current"},
+		{commit: 3, kind: "unreadable", from: "draft"},
+		{commit: 4, kind: "phase", from: "draft", to: "planned"},
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("events =\n%+v\nwant\n%+v", got, want)
 	}
 }
