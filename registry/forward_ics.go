@@ -20,8 +20,10 @@ const icsTime = "20060102T150405Z"
 const icsLineOctets = 75
 
 // WriteICS writes the forward schedule to w as an RFC 5545 iCalendar: one
-// VEVENT per release window and one per freeze. stamp is every event's
-// DTSTAMP; pass a fixed time for reproducible output.
+// VEVENT per release window and one per freeze (a period with neither gets
+// a VTIMEZONE for UTC, since a calendar holds at least one component).
+// stamp is every event's DTSTAMP; pass a fixed time for reproducible
+// output.
 //
 // UIDs are stable across runs and edits: release/<service>@<version> and
 // freeze/<schedule>/<name>, followed by @relreg, or by @<registry>.relreg
@@ -93,6 +95,15 @@ func (f *ForwardSchedule) WriteICS(w io.Writer, stamp time.Time) error {
 		iw.line("CATEGORIES", "FREEZE")
 		iw.line("TRANSP", "OPAQUE")
 		iw.line("END", "VEVENT")
+	}
+	if len(f.Releases) == 0 && len(f.Freezes) == 0 {
+		// RFC 5545 wants at least one component in a calendar: a period
+		// with nothing in it gets the definition of UTC, which every time
+		// here is in, rather than an invalid calendar.
+		for _, l := range [][2]string{{"BEGIN", "VTIMEZONE"}, {"TZID", "UTC"}, {"BEGIN", "STANDARD"}, {"DTSTART", "19700101T000000"},
+			{"TZOFFSETFROM", "+0000"}, {"TZOFFSETTO", "+0000"}, {"TZNAME", "UTC"}, {"END", "STANDARD"}, {"END", "VTIMEZONE"}} {
+			iw.line(l[0], l[1])
+		}
 	}
 	iw.line("END", "VCALENDAR")
 	if iw.err != nil {

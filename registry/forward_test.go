@@ -603,3 +603,30 @@ func TestFreezeUIDStableAcrossPeriods(t *testing.T) {
 		t.Errorf("freeze UIDs: whole period %v, later period %v; want the later one to be the whole period's second", all, late)
 	}
 }
+
+// A period with nothing in it is still a calendar RFC 5545 accepts: it
+// holds one component, and no event.
+func TestWriteICSEmptyPeriod(t *testing.T) {
+	reg := forwardRegistry(t, nil, nil)
+	f, err := Forward(reg, mustInterval(t, "2030-01-01T00:00:00Z", "2030-01-02T00:00:00Z"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(f.Releases) != 0 || len(f.Freezes) != 0 {
+		t.Fatalf("the period holds %d releases and %d freezes, want none", len(f.Releases), len(f.Freezes))
+	}
+	var b bytes.Buffer
+	if err := f.WriteICS(&b, time.Date(2026, 11, 24, 0, 0, 0, 0, time.UTC)); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSuffix(b.String(), "\r\n"), "\r\n")
+	var components []string
+	for _, l := range lines {
+		if name, ok := strings.CutPrefix(l, "BEGIN:"); ok && name != "VCALENDAR" && name != "STANDARD" {
+			components = append(components, name)
+		}
+	}
+	if !slices.Equal(components, []string{"VTIMEZONE"}) || lines[0] != "BEGIN:VCALENDAR" || lines[len(lines)-1] != "END:VCALENDAR" {
+		t.Errorf("WriteICS() of an empty period =\n%s\nwant one VTIMEZONE and no VEVENT", b.String())
+	}
+}
