@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/Masterminds/semver/v3"
+	"github.com/go-git/go-git/v5"
 	"go.yaml.in/yaml/v3"
 	"golang.org/x/crypto/ssh"
 )
@@ -50,26 +51,31 @@ type InitOptions struct {
 // returns the paths it wrote, each joined to dir. It refuses to touch a
 // folder that already holds relreg.yaml, approvers.yaml or one of the
 // documents it would write; an existing README.md or CI workflow is kept.
+//
+// The GitHub Actions workflow goes where GitHub reads it: when dir is a
+// subfolder of a git work tree, into the work tree's root (its path then
+// joined to the root), with --registry naming dir.
 func Init(dir string, opts InitOptions) ([]string, error) {
 	if err := opts.defaults(dir); err != nil {
 		return nil, err
 	}
+	home, rel := workflowHome(dir)
 	docs := []initFile{
-		{ConfigFile, opts.registryFile, false},
-		{ApproversFile, opts.approversFile, false},
-		{path.Join(SchedulesDir, "production.yaml"), opts.scheduleFile, false},
-		{"README.md", func() ([]byte, error) { return []byte(fmt.Sprintf(initReadme, opts.Name)), nil }, true},
-		{".github/workflows/relreg.yml", func() ([]byte, error) { return []byte(InitWorkflow), nil }, true},
+		{ConfigFile, opts.registryFile, false, dir},
+		{ApproversFile, opts.approversFile, false, dir},
+		{path.Join(SchedulesDir, "production.yaml"), opts.scheduleFile, false, dir},
+		{"README.md", func() ([]byte, error) { return []byte(fmt.Sprintf(initReadme, opts.Name)), nil }, true, dir},
+		{".github/workflows/relreg.yml", func() ([]byte, error) { return []byte(initWorkflow(rel)), nil }, true, home},
 	}
 	for _, s := range opts.Services {
-		docs = append(docs, initFile{path.Join(ServicesDir, s+".yaml"), func() ([]byte, error) { return opts.serviceFile(s) }, false})
+		docs = append(docs, initFile{path.Join(ServicesDir, s+".yaml"), func() ([]byte, error) { return opts.serviceFile(s) }, false, dir})
 	}
 
 	// Check everything before writing anything, so a refusal leaves no trace.
 	var conflicts []string
 	var write []int
 	for i, d := range docs {
-		_, err := os.Lstat(filepath.Join(dir, filepath.FromSlash(d.rel)))
+		_, err := os.Lstat(filepath.Join(d.home, filepath.FromSlash(d.rel)))
 		switch {
 		case err == nil && d.keepIf:
 		case err == nil:
@@ -90,7 +96,7 @@ func Init(dir string, opts InitOptions) ([]string, error) {
 		if err != nil {
 			return written, err
 		}
-		p := filepath.Join(dir, filepath.FromSlash(docs[i].rel))
+		p := filepath.Join(docs[i].home, filepath.FromSlash(docs[i].rel))
 		if err := CreateFile(p, data); err != nil {
 			return written, err
 		}
@@ -101,9 +107,96 @@ func Init(dir string, opts InitOptions) ([]string, error) {
 
 // initFile is one file Init writes.
 type initFile struct {
-	rel    string // slash-separated, relative to the registry
+	rel    string // slash-separated, relative to home
 	data   func() ([]byte, error)
-	keepIf bool // keep an existing file instead of refusing
+	keepIf bool   // keep an existing file instead of refusing
+	home   string // the registry's folder, or the work tree's root
+}
+
+// workflowHome returns the folder whose .github/workflows GitHub reads for
+// a registry in dir, and dir relative to it, slash-separated: the root of
+// the git work tree that holds dir, or dir itself (rel ".") when dir is
+// that root or in no work tree.
+func workflowHome(dir string) (home, rel string) {
+	abs, err := resolvePath(dir)
+	if err != nil {
+		return dir, "."
+	}
+	g, err := git.PlainOpenWithOptions(existingAncestor(abs), &git.PlainOpenOptions{DetectDotGit: true, EnableDotGitCommonDir: true})
+	if err != nil {
+		return dir, "."
+	}
+	wt, err := g.Worktree()
+	if err != nil {
+		return dir, "."
+	}
+	root, err := resolvePath(wt.Filesystem.Root())
+	if err != nil {
+		return dir, "."
+	}
+	r, err := filepath.Rel(root, abs)
+	if err != nil || r == "." || r == ".." || strings.HasPrefix(r, ".."+string(filepath.Separator)) {
+		return dir, "."
+	}
+	return wt.Filesystem.Root(), filepath.ToSlash(r)
+}
+
+// resolvePath returns p absolute, with the symbolic links of the part of it
+// that exists resolved.
+func resolvePath(p string) (string, error) {
+	abs, err := filepath.Abs(p)
+	if err != nil {
+		return "", err
+	}
+	base := existingAncestor(abs)
+	resolved, err := filepath.EvalSymlinks(base)
+	if err != nil {
+		return "", err
+	}
+	rest, err := filepath.Rel(base, abs)
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(resolved, rest), nil
+}
+
+// existingAncestor returns the longest prefix of the absolute path p that
+// exists.
+func existingAncestor(p string) string {
+	for {
+		if _, err := os.Stat(p); err == nil {
+			return p
+		}
+		parent := filepath.Dir(p)
+		if parent == p {
+			return p
+		}
+		p = parent
+	}
+}
+
+// initWorkflow returns InitWorkflow for a registry in the folder rel of the
+// repository ("." for its root).
+func initWorkflow(rel string) string {
+	if rel == "." {
+		return InitWorkflow
+	}
+	flag := " --registry " + shellQuote(rel)
+	w := strings.Replace(InitWorkflow, "      # Add --registry DIR to both commands if the registry is in a subfolder.\n", "", 1)
+	w = strings.Replace(w, "run: relreg validate\n", "run: relreg validate"+flag+"\n", 1)
+	return strings.Replace(w, "run: relreg check --base", "run: relreg check"+flag+" --base", 1)
+}
+
+// shellQuote quotes s for a POSIX shell when it holds more than letters,
+// digits and ./_-.
+func shellQuote(s string) string {
+	plain := strings.IndexFunc(s, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("./_-", r))
+	}) < 0
+	if plain && s != "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 func (o *InitOptions) defaults(dir string) error {

@@ -6,9 +6,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/go-git/go-git/v5"
 
 	"github.com/relreg/relreg/registry"
 	"github.com/relreg/relreg/validate"
@@ -380,5 +383,60 @@ func TestNewReleaseWindowsDoNotCollide(t *testing.T) {
 			t.Errorf("release %s got window %s, which an earlier one holds", rel, w.Start)
 		}
 		seen[w.Start] = true
+	}
+}
+
+// TestInitInRepositorySubfolder checks that a registry made in a subfolder
+// of a git work tree gets its workflow where GitHub reads it, at the root,
+// running relreg on that subfolder.
+func TestInitInRepositorySubfolder(t *testing.T) {
+	tests := []struct {
+		name, sub string
+		flag      string // what the workflow passes as --registry; "" for none
+	}{
+		{name: "root", sub: "."},
+		{name: "subfolder", sub: "registry", flag: "registry"},
+		{name: "deeper, not there yet", sub: "ops/release/registry", flag: "ops/release/registry"},
+		{name: "a space", sub: "release registry", flag: "'release registry'"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			root := t.TempDir()
+			if _, err := git.PlainInit(root, false); err != nil {
+				t.Fatal(err)
+			}
+			dir := filepath.Join(root, filepath.FromSlash(tt.sub))
+			written, err := registry.Init(dir, registry.InitOptions{})
+			if err != nil {
+				t.Fatalf("Init() error = %v", err)
+			}
+			workflow := filepath.Join(root, ".github", "workflows", "relreg.yml")
+			if !slices.Contains(written, workflow) {
+				t.Errorf("Init() wrote %v, want %s among them", written, workflow)
+			}
+			b, err := os.ReadFile(workflow)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := string(b)
+			if tt.flag == "" {
+				if got != registry.InitWorkflow {
+					t.Errorf("workflow at the root differs from InitWorkflow:\n%s", got)
+				}
+			} else {
+				for _, want := range []string{"run: relreg validate --registry " + tt.flag + "\n", "run: relreg check --registry " + tt.flag + " --base origin/"} {
+					if !strings.Contains(got, want) {
+						t.Errorf("workflow lacks %q:\n%s", want, got)
+					}
+				}
+				if strings.Contains(got, "Add --registry DIR") {
+					t.Errorf("workflow still tells to add --registry:\n%s", got)
+				}
+				if _, err := os.Stat(filepath.Join(dir, ".github")); err == nil {
+					t.Errorf("Init() wrote a .github folder into the registry's subfolder, where GitHub does not read it")
+				}
+			}
+			loadClean(t, dir)
+		})
 	}
 }

@@ -19,7 +19,10 @@ Without --key, the approver gets a placeholder key that can sign nothing:
 replace it with your own public key before the first approval.
 
 relreg init never overwrites a registry: it refuses a folder that already
-holds relreg.yaml or approvers.yaml, and keeps an existing README.md.`
+holds relreg.yaml or approvers.yaml, and keeps an existing README.md and
+workflow. When DIR is a subfolder of a git work tree, the workflow goes to
+.github/workflows/relreg.yml at the work tree's root, where GitHub reads it,
+and passes --registry DIR to relreg.`
 
 const initExample = `  relreg init
   relreg init registry --name acme-production --approver alice \
