@@ -4,8 +4,11 @@ import (
 	"errors"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"testing/fstest"
 	"time"
@@ -193,5 +196,103 @@ func TestParseCacheKeepsTheLatest(t *testing.T) {
 	p, ok := c.get(strconv.Itoa(3*parseGeneration - 1))
 	if !ok || p.node.Value != 3*parseGeneration-1 {
 		t.Errorf("the last file parsed = %v, %v; want it held", p.node, ok)
+	}
+}
+
+// TestWorkTreeFSTrustsTheIndexAsGitDoes checks which files the index
+// vouches for: those git itself would not read again.
+func TestWorkTreeFSTrustsTheIndexAsGitDoes(t *testing.T) {
+	if _, err := exec.LookPath("git"); err != nil {
+		t.Skip("git not installed")
+	}
+	root := t.TempDir()
+	run := func(args ...string) string {
+		t.Helper()
+		cmd := exec.Command("git", args...)
+		cmd.Dir = root
+		cmd.Env = append(os.Environ(), "GIT_AUTHOR_NAME=T", "GIT_AUTHOR_EMAIL=t@example.com", "GIT_COMMITTER_NAME=T", "GIT_COMMITTER_EMAIL=t@example.com")
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("git %v: %v\n%s", args, err, out)
+		}
+		return strings.TrimSpace(string(out))
+	}
+	write := func(name, content string, mod time.Time) {
+		t.Helper()
+		p := filepath.Join(root, "reg", filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chtimes(p, mod, mod); err != nil {
+			t.Fatal(err)
+		}
+	}
+	past := time.Now().Add(-time.Hour).Truncate(time.Second)
+	files := []string{"same.yaml", "grown.yaml", "touched.yaml", "racy.yaml", "deleted.yaml"}
+	racyAt := past.Add(30 * time.Minute)
+	for _, f := range files {
+		mod := past
+		if f == "racy.yaml" {
+			mod = racyAt
+		}
+		write("services/"+f, "v: 1\n", mod)
+	}
+	run("init", "-q")
+	run("add", "-A")
+	run("commit", "-q", "-m", "one")
+	index := filepath.Join(root, ".git", "index")
+	write("services/grown.yaml", "v: 12\n", past)
+	write("services/touched.yaml", "v: 2\n", past.Add(time.Minute)) // same size, new time
+	write("services/racy.yaml", "v: 3\n", racyAt)                   // same size and time: only the index's own time tells
+	write("services/new.yaml", "v: 1\n", past)                      // not in the index
+	if err := os.Remove(filepath.Join(root, "reg", "services", "deleted.yaml")); err != nil {
+		t.Fatal(err)
+	}
+	// The index was written in the instant racy.yaml was recorded: a
+	// change in that instant would not show in its time.
+	if err := os.Chtimes(index, racyAt, racyAt); err != nil {
+		t.Fatal(err)
+	}
+	repo, err := OpenRepo(filepath.Join(root, "reg"), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hfs, ok := repo.WorkTreeFS(filepath.Join(root, "reg")).(HashFS)
+	if !ok {
+		t.Fatal("WorkTreeFS is not a HashFS")
+	}
+	want := map[string]bool{"same.yaml": true}
+	for _, f := range append(files, "new.yaml") {
+		h, ok := hfs.Hash("services/" + f)
+		if ok != want[f] {
+			t.Errorf("Hash(%s) known = %v, want %v", f, ok, want[f])
+		}
+		if ok && h != run("hash-object", "reg/services/"+f) {
+			t.Errorf("Hash(%s) = %s, want git hash-object's %s", f, h, run("hash-object", "reg/services/"+f))
+		}
+	}
+	// Comparing the work tree with the commit finds exactly what changed.
+	head, err := repo.Resolve("HEAD")
+	if err != nil {
+		t.Fatal(err)
+	}
+	base, err := repo.FS(head)
+	if err != nil {
+		t.Fatal(err)
+	}
+	changes, err := WorkTreeChanges(base, hfs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, ch := range changes {
+		got = append(got, ch.Path)
+	}
+	wantChanged := []string{"services/deleted.yaml", "services/grown.yaml", "services/new.yaml", "services/racy.yaml", "services/touched.yaml"}
+	if !slices.Equal(got, wantChanged) {
+		t.Errorf("WorkTreeChanges() = %v, want %v", got, wantChanged)
 	}
 }

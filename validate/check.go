@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"reflect"
 	"slices"
 	"strings"
@@ -95,7 +94,7 @@ func Check(repo *registry.Repo, opts CheckOptions) (*CheckResult, error) {
 			return nil, err
 		}
 	} else {
-		headFS = os.DirFS(opts.WorkDir)
+		headFS = repo.WorkTreeFS(opts.WorkDir)
 		if changes, err = registry.WorkTreeChanges(baseFS, headFS); err != nil {
 			return nil, err
 		}
