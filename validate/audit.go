@@ -138,6 +138,7 @@ func Audit(repo *registry.Repo, opts AuditOptions) (*AuditResult, error) {
 	fetched := make(chan *auditStep, 64)
 	go func() {
 		defer close(read)
+		defer close(fetched)
 		a.read(commits, fetched, stop)
 	}()
 	// Parsing runs between reading and replaying.

@@ -4,6 +4,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -338,5 +339,43 @@ func TestAuditDirectPushAuthors(t *testing.T) {
 	}
 	if !slices.Equal(got, want) {
 		t.Errorf("findings =\n%v\nwant\n%v\nall: %+v", got, want, res.Diagnostics)
+	}
+}
+
+// TestAuditLeavesNoGoroutines checks that an audit's reader, parser and
+// workers end with it, when it succeeds and when it stops on an error.
+func TestAuditLeavesNoGoroutines(t *testing.T) {
+	s := newAuditStory(t)
+	settle := func(want int) int {
+		n := runtime.NumGoroutine()
+		for range 100 {
+			if n <= want {
+				break
+			}
+			time.Sleep(10 * time.Millisecond)
+			n = runtime.NumGoroutine()
+		}
+		return n
+	}
+	before := settle(0)
+	s.h.audit(AuditOptions{})
+	if n := settle(before); n > before {
+		t.Errorf("%d goroutines after an audit, %d before", n, before)
+	}
+	repo, err := registry.OpenRepo(s.h.dir, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A progress callback that panics stops the audit in the middle.
+	func() {
+		defer func() { _ = recover() }()
+		_, _ = Audit(repo, AuditOptions{Progress: func(done, _ int) {
+			if done == 2 {
+				panic("stop")
+			}
+		}})
+	}()
+	if n := settle(before); n > before {
+		t.Errorf("%d goroutines after an audit that stopped, %d before", n, before)
 	}
 }
