@@ -202,21 +202,8 @@ func TestParseCacheKeepsTheLatest(t *testing.T) {
 // TestWorkTreeFSTrustsTheIndexAsGitDoes checks which files the index
 // vouches for: those git itself would not read again.
 func TestWorkTreeFSTrustsTheIndexAsGitDoes(t *testing.T) {
-	if _, err := exec.LookPath("git"); err != nil {
-		t.Skip("git not installed")
-	}
 	root := t.TempDir()
-	run := func(args ...string) string {
-		t.Helper()
-		cmd := exec.Command("git", args...)
-		cmd.Dir = root
-		cmd.Env = append(os.Environ(), "GIT_AUTHOR_NAME=T", "GIT_AUTHOR_EMAIL=t@example.com", "GIT_COMMITTER_NAME=T", "GIT_COMMITTER_EMAIL=t@example.com")
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			t.Fatalf("git %v: %v\n%s", args, err, out)
-		}
-		return strings.TrimSpace(string(out))
-	}
+	run := gitCLI(t, root)
 	write := func(name, content string, mod time.Time) {
 		t.Helper()
 		p := filepath.Join(root, "reg", filepath.FromSlash(name))
@@ -294,5 +281,25 @@ func TestWorkTreeFSTrustsTheIndexAsGitDoes(t *testing.T) {
 	wantChanged := []string{"services/deleted.yaml", "services/grown.yaml", "services/new.yaml", "services/racy.yaml", "services/touched.yaml"}
 	if !slices.Equal(got, wantChanged) {
 		t.Errorf("WorkTreeChanges() = %v, want %v", got, wantChanged)
+	}
+}
+
+// gitCLI returns a function that runs the git CLI in dir, as a user would,
+// and returns its trimmed output; it skips the test without git.
+func gitCLI(t *testing.T, dir string) func(args ...string) string {
+	t.Helper()
+	if _, err := exec.LookPath("git"); err != nil {
+		t.Skip("git not installed")
+	}
+	return func(args ...string) string {
+		t.Helper()
+		cmd := exec.Command("git", args...)
+		cmd.Dir = dir
+		cmd.Env = append(os.Environ(), "GIT_AUTHOR_NAME=T", "GIT_AUTHOR_EMAIL=t@example.com", "GIT_COMMITTER_NAME=T", "GIT_COMMITTER_EMAIL=t@example.com")
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("git %v: %v\n%s", args, err, out)
+		}
+		return strings.TrimSpace(string(out))
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -85,21 +84,8 @@ func TestFirstParentsAndChangedFiles(t *testing.T) {
 // every pair of consecutive commits, and some far apart, with git
 // diff-tree.
 func TestChangedFilesMatchesGit(t *testing.T) {
-	if _, err := exec.LookPath("git"); err != nil {
-		t.Skip("git not installed")
-	}
 	root := t.TempDir()
-	gitRun := func(args ...string) string {
-		t.Helper()
-		cmd := exec.Command("git", args...)
-		cmd.Dir = root
-		cmd.Env = append(os.Environ(), "GIT_AUTHOR_NAME=T", "GIT_AUTHOR_EMAIL=t@example.com", "GIT_COMMITTER_NAME=T", "GIT_COMMITTER_EMAIL=t@example.com")
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			t.Fatalf("git %v: %v\n%s", args, err, out)
-		}
-		return string(out)
-	}
+	gitRun := gitCLI(t, root)
 	gitRun("init", "-q", "-b", "main")
 	names := []string{"a", "a.b", "a-b", "a/x", "a/y.yaml", "a/x.b/z", "b", "b/c/d", "b/c.d", "b.c/d", "c", "ab"}
 	r := rand.New(rand.NewPCG(3, 5))
