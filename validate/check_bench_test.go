@@ -119,6 +119,45 @@ func BenchmarkCheck10k(b *testing.B)     { benchmarkCheck(b, 10000, false) }
 func BenchmarkCheck1kCold(b *testing.B)  { benchmarkCheck(b, 1000, true) }
 func BenchmarkCheck10kCold(b *testing.B) { benchmarkCheck(b, 10000, true) }
 
+// BenchmarkCheck10kWorkTree checks the same change made in the working tree
+// instead of a commit, as the pre-commit hook does: the files that changed
+// on disk are found through git's index (see Repo.WorkTreeFS).
+func BenchmarkCheck10kWorkTree(b *testing.B) {
+	dir := historyRepo(b, 10000, 1000)
+	git := func(args ...string) string {
+		cmd := exec.Command("git", args...)
+		cmd.Dir = dir
+		out, err := cmd.Output()
+		if err != nil {
+			b.Fatalf("git %v: %v", args, err)
+		}
+		return strings.TrimSpace(string(out))
+	}
+	edited := git("diff", "--name-only", "main", "feature")
+	if err := os.WriteFile(filepath.Join(dir, filepath.FromSlash(edited)), []byte(git("show", "feature:"+edited)+"\n"), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	repo, err := registry.OpenRepo(dir, "")
+	if err != nil {
+		b.Fatal(err)
+	}
+	check := func() {
+		res, err := validate.Check(repo, validate.CheckOptions{Base: "main", WorkDir: dir, Now: gen.DefaultNow})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if len(res.Diagnostics) != 0 {
+			b.Fatalf("check of a valid change found %d diagnostics, first: %+v", len(res.Diagnostics), res.Diagnostics[0])
+		}
+	}
+	check() // fills the facts cache
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		check()
+	}
+}
+
 // fastImport makes a new repository from a git fast-import stream and
 // checks out its main branch.
 func fastImport(tb testing.TB, stream io.Reader) string {
