@@ -34,8 +34,9 @@ type factsGetter interface {
 }
 
 // factsIndex holds the facts of a registry's releases, indexed by every
-// question releaseFacts asks. Each index is built when first asked for, in
-// one pass, and Set keeps the built ones current as releases change.
+// question releaseFacts asks. The first few questions of a kind walk the
+// facts (scanLimit); then the index for that kind is built in one pass, and
+// Set keeps the built ones current as releases change.
 type factsIndex struct {
 	facts      map[string]registry.Facts
 	services   map[string]idSet          // nil until built
