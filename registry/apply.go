@@ -5,10 +5,8 @@ import (
 	"fmt"
 	"io/fs"
 	"maps"
-	"runtime"
 	"slices"
 	"strings"
-	"sync"
 
 	"github.com/go-git/go-git/v5/plumbing"
 )
@@ -110,14 +108,6 @@ type Update struct {
 	opts    Options
 }
 
-// fetchedDoc is a file read but not parsed: its parse, when the cache had
-// it, or its bytes and content hash.
-type fetchedDoc struct {
-	cached *parsed
-	hash   string
-	data   []byte
-}
-
 // ReadUpdate reads and parses the files of changes that exist in fsys.
 // Files outside the layout are ignored.
 func ReadUpdate(fsys fs.FS, changes []FileChange, opts Options) (*Update, error) {
@@ -150,24 +140,12 @@ func FetchUpdate(fsys fs.FS, changes []FileChange, opts Options) (*Update, error
 			u.docs = append(u.docs, &Document{Path: ch.Path, Kind: kind, ID: id})
 		}
 	}
-	hfs, _ := fsys.(HashFS)
 	u.fetched = make([]fetchedDoc, len(u.docs))
 	for i, d := range u.docs {
-		f := &u.fetched[i]
-		if hfs != nil && opts.Cache != nil {
-			f.hash, _ = hfs.Hash(d.Path)
+		var err error
+		if u.fetched[i], err = fetchDoc(fsys, d, opts); err != nil {
+			return nil, err
 		}
-		if f.hash != "" {
-			if p, ok := opts.Cache.get(f.hash); ok {
-				f.cached = &p
-				continue
-			}
-		}
-		data, err := fs.ReadFile(fsys, d.Path)
-		if err != nil {
-			return nil, fmt.Errorf("read %s: %w", d.Path, err)
-		}
-		f.data = data
 	}
 	return u, nil
 }
@@ -182,46 +160,9 @@ func (u *Update) Parse() {
 	}
 	perFile := make([][]Diagnostic, len(u.docs))
 	u.typed = make([]any, len(u.docs))
-	parse := func(i int) {
-		d, f := u.docs[i], &u.fetched[i]
-		p := f.cached
-		if p == nil && f.hash != "" {
-			if c, ok := u.opts.Cache.get(f.hash); ok { // parsed since it was read
-				p = &c
-			}
-		}
-		if p == nil {
-			parsed := parseDoc(f.data, u.opts.Limits)
-			if f.hash != "" {
-				u.opts.Cache.put(f.hash, parsed)
-			}
-			p = &parsed
-		}
-		perFile[i] = fileDiagnostics(d, *p)
-		if d.Node != nil {
-			u.typed[i] = typedDoc(d)
-		}
-	}
-	if len(u.docs) == 1 {
-		parse(0)
-	} else {
-		var wg sync.WaitGroup
-		next := make(chan int)
-		for range min(runtime.GOMAXPROCS(0), len(u.docs)) {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for i := range next {
-					parse(i)
-				}
-			}()
-		}
-		for i := range u.docs {
-			next <- i
-		}
-		close(next)
-		wg.Wait()
-	}
+	parallel(len(u.docs), func(i int) {
+		perFile[i], u.typed[i] = u.fetched[i].parse(u.docs[i], u.opts)
+	})
 	for _, ds := range perFile {
 		u.diags = append(u.diags, ds...)
 	}

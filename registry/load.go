@@ -215,42 +215,16 @@ func Load(fsys fs.FS, opts Options) (*Registry, error) {
 func readAll(fsys fs.FS, docs []*Document, opts Options) ([]Diagnostic, []any, error) {
 	perFile := make([][]Diagnostic, len(docs))
 	typed := make([]any, len(docs))
-	if len(docs) == 1 {
-		// One file, as for most commits an audit reads: no goroutines.
-		ds, err := readDoc(fsys, docs[0], opts)
-		if err != nil {
-			return nil, nil, err
-		}
-		if docs[0].Node != nil {
-			typed[0] = typedDoc(docs[0])
-		}
-		return ds, typed, nil
-	}
 	var firstErr error
 	var errOnce sync.Once
-	work := make(chan int)
-	var wg sync.WaitGroup
-	for range min(max(1, runtime.GOMAXPROCS(0)), max(1, len(docs))) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range work {
-				ds, err := readDoc(fsys, docs[i], opts)
-				if err != nil {
-					errOnce.Do(func() { firstErr = err })
-				}
-				perFile[i] = ds
-				if docs[i].Node != nil {
-					typed[i] = typedDoc(docs[i])
-				}
-			}
-		}()
-	}
-	for i := range docs {
-		work <- i
-	}
-	close(work)
-	wg.Wait()
+	parallel(len(docs), func(i int) {
+		f, err := fetchDoc(fsys, docs[i], opts)
+		if err != nil {
+			errOnce.Do(func() { firstErr = err })
+			return
+		}
+		perFile[i], typed[i] = f.parse(docs[i], opts)
+	})
 	if firstErr != nil {
 		return nil, nil, firstErr
 	}
@@ -261,26 +235,80 @@ func readAll(fsys fs.FS, docs []*Document, opts Options) ([]Diagnostic, []any, e
 	return ds, typed, nil
 }
 
-func readDoc(fsys fs.FS, d *Document, opts Options) ([]Diagnostic, error) {
-	var hash string
+// parallel runs f(0) to f(n-1) on every core, or in place for one.
+func parallel(n int, f func(i int)) {
+	if n == 1 {
+		f(0) // as for most commits an audit reads: no goroutines
+		return
+	}
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), n) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				f(i)
+			}
+		}()
+	}
+	for i := range n {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+}
+
+// fetchedDoc is a file read but not parsed: its parse, when the cache had
+// it, or its bytes and content hash.
+type fetchedDoc struct {
+	cached *parsed
+	hash   string
+	data   []byte
+}
+
+// fetchDoc reads the file of d, unless the cache holds its parse.
+func fetchDoc(fsys fs.FS, d *Document, opts Options) (fetchedDoc, error) {
+	var f fetchedDoc
 	if hfs, ok := fsys.(HashFS); ok && opts.Cache != nil {
-		hash, _ = hfs.Hash(d.Path)
+		f.hash, _ = hfs.Hash(d.Path)
 	}
-	p, ok := parsed{}, false
-	if hash != "" {
-		p, ok = opts.Cache.get(hash)
-	}
-	if !ok {
-		data, err := fs.ReadFile(fsys, d.Path)
-		if err != nil {
-			return nil, fmt.Errorf("read %s: %w", d.Path, err)
-		}
-		p = parseDoc(data, opts.Limits)
-		if hash != "" {
-			opts.Cache.put(hash, p)
+	if f.hash != "" {
+		if p, ok := opts.Cache.get(f.hash); ok {
+			f.cached = &p
+			return f, nil
 		}
 	}
-	return fileDiagnostics(d, p), nil
+	data, err := fs.ReadFile(fsys, d.Path)
+	if err != nil {
+		return f, fmt.Errorf("read %s: %w", d.Path, err)
+	}
+	f.data = data
+	return f, nil
+}
+
+// parse parses what fetchDoc read (through the cache) into d, and returns
+// the diagnostics found and d decoded into its typed value (nil when it
+// could not be parsed).
+func (f fetchedDoc) parse(d *Document, opts Options) ([]Diagnostic, any) {
+	p := f.cached
+	if p == nil && f.hash != "" {
+		if c, ok := opts.Cache.get(f.hash); ok { // parsed since it was read
+			p = &c
+		}
+	}
+	if p == nil {
+		parsed := parseDoc(f.data, opts.Limits)
+		if f.hash != "" {
+			opts.Cache.put(f.hash, parsed)
+		}
+		p = &parsed
+	}
+	ds := fileDiagnostics(d, *p)
+	if d.Node == nil {
+		return ds, nil
+	}
+	return ds, typedDoc(d)
 }
 
 // fileDiagnostics gives d the parse p of its content, and returns the
