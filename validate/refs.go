@@ -70,10 +70,7 @@ func compilePattern(pattern string) *regexp.Regexp {
 	if patterns.m == nil || len(patterns.m) >= 64 {
 		patterns.m = map[string]*regexp.Regexp{}
 	}
-	re, err := regexp.Compile(pattern)
-	if err != nil {
-		re = nil
-	}
+	re, _ := regexp.Compile(pattern) // nil when it does not compile
 	patterns.m[pattern] = re
 	return re
 }
