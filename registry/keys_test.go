@@ -143,3 +143,26 @@ func TestApproverKeyValidAt(t *testing.T) {
 		})
 	}
 }
+
+// TestApproversOfDecodesStrictly checks that approvers.yaml read out of
+// history trusts nobody unless every field has its type.
+func TestApproversOfDecodesStrictly(t *testing.T) {
+	parse := func(s string) *Node {
+		n, _ := ParseYAML([]byte(s), DefaultLimits)
+		return n
+	}
+	good := "apiVersion: relreg/v1\nkind: Approvers\nmetadata: {name: approvers}\nspec:\n  approvers:\n    - {id: alice, name: Alice, roles: [release-manager], keys: []}\n"
+	doc := ApproversOf(parse(good))
+	if doc == nil || len(doc.Spec.Approvers) != 1 || doc.Spec.Approvers[0].ID != "alice" || doc.Doc == nil || doc.Doc.Path != ApproversFile {
+		t.Fatalf("ApproversOf(good) = %+v", doc)
+	}
+	if doc.Keyring() != doc.Keyring() {
+		t.Error("Keyring() built anew for a decoded document")
+	}
+	if doc := ApproversOf(parse(strings.Replace(good, "roles: [release-manager]", "roles: release-manager", 1))); doc != nil {
+		t.Errorf("ApproversOf(roles as a string) = %+v, want nil", doc)
+	}
+	if doc := ApproversOf(nil); doc != nil {
+		t.Errorf("ApproversOf(nil) = %+v, want nil", doc)
+	}
+}

@@ -1,6 +1,9 @@
 package registry
 
-import "sync"
+import (
+	"encoding/json"
+	"sync"
+)
 
 // The typed model of the six kinds. Field names and json tags follow the
 // contract; the same tags serve reading (from the JSON value of a parsed
@@ -163,6 +166,26 @@ func (d *ApproversDoc) Keyring() *Keyring {
 	}
 	d.keyring.once.Do(func() { d.keyring.kr = NewKeyring(d) })
 	return d.keyring.kr
+}
+
+// ApproversOf returns approvers.yaml as parsed into n, decoded strictly:
+// nil when n is nil or a field has the wrong type, so that a damaged
+// approvers.yaml read out of history trusts nobody. A registry that is
+// loaded decodes leniently and reports such fields as schema errors.
+func ApproversOf(n *Node) *ApproversDoc {
+	if n == nil {
+		return nil
+	}
+	data, err := json.Marshal(n.Value)
+	if err != nil {
+		return nil
+	}
+	doc := &ApproversDoc{keyring: &keyringMemo{}}
+	if json.Unmarshal(data, doc) != nil {
+		return nil
+	}
+	doc.Doc = &Document{Path: ApproversFile, Kind: KindApprovers, ID: "approvers", Node: n}
+	return doc
 }
 
 // ServiceSpec is the spec of a Service.

@@ -1,7 +1,6 @@
 package validate
 
 import (
-	"encoding/json"
 	"reflect"
 	"slices"
 	"sort"
@@ -254,17 +253,7 @@ func (t *timelineTrust) keyring() *registry.Keyring {
 	if kr, ok := t.b.keyrings[t.approversBlob]; ok {
 		return kr
 	}
-	var doc *registry.ApproversDoc
-	if n := t.b.node(t.approversBlob); n != nil {
-		doc = &registry.ApproversDoc{}
-		// approvers.yaml changes rarely: a JSON round trip is cheap enough.
-		if data, err := json.Marshal(n.Value); err == nil && json.Unmarshal(data, doc) == nil {
-			doc.Doc = &registry.Document{Path: registry.ApproversFile, Kind: registry.KindApprovers, ID: "approvers", Node: n}
-		} else {
-			doc = nil
-		}
-	}
-	kr := registry.NewKeyring(doc)
+	kr := registry.NewKeyring(registry.ApproversOf(t.b.node(t.approversBlob)))
 	t.b.keyrings[t.approversBlob] = kr
 	return kr
 }

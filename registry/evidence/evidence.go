@@ -134,7 +134,7 @@ func Build(repo *registry.Repo, opts Options) (*Bundle, error) {
 	if err != nil {
 		return nil, err
 	}
-	b := &builder{repo: repo, cache: opts.Cache, keyrings: map[string]*registry.Keyring{}}
+	b := &builder{repo: repo, cache: opts.Cache, approvers: map[string]*registry.ApproversDoc{}}
 	bundle := &Bundle{Version: Version, Ref: tip.Hash.String()}
 	tipFS, err := repo.FS(tip)
 	if err != nil {
@@ -187,9 +187,9 @@ func Build(repo *registry.Repo, opts Options) (*Bundle, error) {
 
 // builder carries what is read once across commits.
 type builder struct {
-	repo     *registry.Repo
-	cache    *registry.ParseCache
-	keyrings map[string]*registry.Keyring // by approvers.yaml blob
+	repo      *registry.Repo
+	cache     *registry.ParseCache
+	approvers map[string]*registry.ApproversDoc // by approvers.yaml blob; nil when it does not decode
 	// rooted is set once a commit of the history introduced relreg.yaml.
 	rooted bool
 }
@@ -259,20 +259,21 @@ func (b *builder) change(parent, c *object.Commit, s *Subject, ch registry.FileC
 	return out, nil
 }
 
-// trust returns approvers.yaml of fsys and its keyring.
+// trust returns approvers.yaml of fsys and its keyring, each parsed once
+// per blob.
 func (b *builder) trust(fsys fs.FS) (*registry.ApproversDoc, *registry.Keyring) {
 	data, err := fs.ReadFile(fsys, registry.ApproversFile)
 	if err != nil {
 		return nil, registry.NewKeyring(nil)
 	}
-	doc := approversDoc(data)
 	key := plumbing.ComputeHash(plumbing.BlobObject, data).String()
-	kr, ok := b.keyrings[key]
+	doc, ok := b.approvers[key]
 	if !ok {
-		kr = registry.NewKeyring(doc)
-		b.keyrings[key] = kr
+		n, _ := registry.ParseYAML(data, registry.DefaultLimits)
+		doc = registry.ApproversOf(n)
+		b.approvers[key] = doc
 	}
-	return doc, kr
+	return doc, doc.Keyring()
 }
 
 func (b *builder) blob(h string) ([]byte, error) {
@@ -286,24 +287,6 @@ func (b *builder) blob(h string) ([]byte, error) {
 	}
 	defer rd.Close()
 	return io.ReadAll(rd)
-}
-
-// approversDoc parses approvers.yaml into its typed form, or nil.
-func approversDoc(data []byte) *registry.ApproversDoc {
-	n, _ := registry.ParseYAML(data, registry.DefaultLimits)
-	if n == nil {
-		return nil
-	}
-	raw, err := json.Marshal(n.Value)
-	if err != nil {
-		return nil
-	}
-	doc := &registry.ApproversDoc{}
-	if json.Unmarshal(raw, doc) != nil {
-		return nil
-	}
-	doc.Doc = &registry.Document{Path: registry.ApproversFile, Kind: registry.KindApprovers, ID: "approvers", Node: n}
-	return doc
 }
 
 // registryName returns relreg.yaml's metadata.name in fsys, or "".
