@@ -78,8 +78,8 @@ func newDMLVerifyCmd(g *globals) *cobra.Command {
 }
 
 func runDMLVerify(g *globals, o *dmlVerifyOptions, files []string) error {
-	if o.format != formatText && o.format != formatJSON {
-		return errUnknownFormat(o.format, formatText, formatJSON)
+	if err := checkFormat(o.format, formatText, formatJSON); err != nil {
+		return err
 	}
 	reg, err := g.loadRegistry()
 	if err != nil {

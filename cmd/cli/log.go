@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -67,8 +68,8 @@ func newLogCmd(g *globals) *cobra.Command {
 }
 
 func runLog(g *globals, o *logOptions, arg string) error {
-	if o.format != formatText && o.format != formatJSON {
-		return errUnknownFormat(o.format, formatText, formatJSON)
+	if err := checkFormat(o.format, formatText, formatJSON); err != nil {
+		return err
 	}
 	_, repo, err := g.openRepo(true)
 	if err != nil {
@@ -168,7 +169,11 @@ func windowText(w *registry.Window) string {
 	return w.Start + ".." + w.End
 }
 
-// errUnknownFormat builds the error for an unknown --format.
-func errUnknownFormat(name string, formats ...string) error {
+// checkFormat returns an error naming the formats a command offers when
+// name is not one of them.
+func checkFormat(name string, formats ...string) error {
+	if slices.Contains(formats, name) {
+		return nil
+	}
 	return fmt.Errorf("unknown format %q: use one of %s", name, strings.Join(formats, ", "))
 }

@@ -55,8 +55,8 @@ func newReportCmd(g *globals) *cobra.Command {
 }
 
 func runReport(g *globals, o *reportOptions) error {
-	if o.format != formatText && o.format != formatJSON && o.format != formatCSV {
-		return errUnknownFormat(o.format, formatText, formatJSON, formatCSV)
+	if err := checkFormat(o.format, formatText, formatJSON, formatCSV); err != nil {
+		return err
 	}
 	var opts validate.ReportOptions
 	if o.since != "" {

@@ -62,8 +62,8 @@ func newScheduleCmd(g *globals) *cobra.Command {
 }
 
 func runSchedule(g *globals, o *scheduleOptions) error {
-	if o.format != formatText && o.format != formatJSON && o.format != formatICS {
-		return errUnknownFormat(o.format, formatText, formatJSON, formatICS)
+	if err := checkFormat(o.format, formatText, formatJSON, formatICS); err != nil {
+		return err
 	}
 	now, err := parseNow(o.now)
 	if err != nil {
