@@ -307,8 +307,10 @@ func TestAuditNoRegistry(t *testing.T) {
 
 // TestAuditDirectPushAuthors checks who a direct push counts as the author
 // of an edit: alice, who plans a release and signs its plan approval in
-// one push, approved her own edit; bob, who adds his approval to a
-// release dave planned without touching its spec or status, did not.
+// one push, approved her own edit. dave's push that plans 1.1.0 without
+// approvals is refused, and bob's later push that only adds his approval
+// changes no phase, so it is judged by nothing that reads authors and
+// reports nothing.
 func TestAuditDirectPushAuthors(t *testing.T) {
 	const rel1, rel2 = "releases/payments/1.0.0.yaml", "releases/payments/1.1.0.yaml"
 	w := newWorld(t)
