@@ -156,7 +156,7 @@ func TestApproversOfDecodesStrictly(t *testing.T) {
 	if doc == nil || len(doc.Spec.Approvers) != 1 || doc.Spec.Approvers[0].ID != "alice" || doc.Doc == nil || doc.Doc.Path != ApproversFile {
 		t.Fatalf("ApproversOf(good) = %+v", doc)
 	}
-	if doc.Keyring() != doc.Keyring() {
+	if first := doc.Keyring(); doc.Keyring() != first {
 		t.Error("Keyring() built anew for a decoded document")
 	}
 	if doc := ApproversOf(parse(strings.Replace(good, "roles: [release-manager]", "roles: release-manager", 1))); doc != nil {
