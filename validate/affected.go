@@ -137,8 +137,9 @@ func affectedReleases(changed map[string]bool, base, head releaseFacts) (out map
 		}
 	}
 	for svc, windows := range byService {
+		set := newIntervalSet(windows)
 		for id, f := range head.Service(svc) {
-			if f.WindowOK && slices.ContainsFunc(windows, f.Window.Overlaps) {
+			if f.WindowOK && set.Overlaps(f.Window) {
 				out[registry.ReleasePath(id)] = true
 			}
 		}
@@ -164,8 +165,12 @@ func affectedReleases(changed map[string]bool, base, head releaseFacts) (out map
 			}
 		}
 	}
+	orders := make(map[string]coreOrder, len(ordered))
+	for svc, ids := range ordered {
+		orders[svc] = newCoreOrder(ids)
+	}
 	for id := range moved {
-		for _, next := range nextReleases(ordered[serviceOf(id)], id) {
+		for _, next := range orders[serviceOf(id)].next(id) {
 			out[registry.ReleasePath(next)] = true
 		}
 	}
@@ -183,43 +188,6 @@ func versionOf(id string) *semver.Version {
 		return nil
 	}
 	return v
-}
-
-// nextReleases returns, among the releases ids of one service, those of
-// the lowest core version above id's: the releases whose previous release
-// (semver/bump-mismatch) id is, or would be.
-func nextReleases(ids []string, id string) []string { return nearestCore(ids, id, 1) }
-
-// previousReleases returns, among the releases ids of one service, those
-// of the highest core version below id's: the one the version bump of id
-// is judged against is among them.
-func previousReleases(ids []string, id string) []string { return nearestCore(ids, id, -1) }
-
-// nearestCore returns the releases among ids whose core version is the
-// nearest to id's on one side: above for side 1, below for side -1.
-func nearestCore(ids []string, id string, side int) []string {
-	v := versionOf(id)
-	if v == nil {
-		return nil
-	}
-	core := registry.VersionCore(v)
-	var best *semver.Version
-	var out []string
-	for _, other := range ids {
-		ov := versionOf(other)
-		if ov == nil {
-			continue
-		}
-		oc := registry.VersionCore(ov)
-		switch {
-		case oc.Compare(core)*side <= 0:
-		case best == nil || oc.Compare(best)*side < 0:
-			best, out = oc, []string{other}
-		case oc.Equal(best):
-			out = append(out, other)
-		}
-	}
-	return out
 }
 
 // factsClosure returns ids and every release they depend on, directly or

@@ -414,7 +414,7 @@ func (a *auditor) commit(reg *registry.Registry, st *auditStep) (*registry.Regis
 		if changed, whole := changedDocs(st.changes); whole || a.full {
 			base = reg.Clone()
 		} else {
-			scope = scopeOf(changed, a.index, overlay{base: a.index, changed: after})
+			scope = scopeOf(changed, a.index, newOverlay(a.index, after))
 			base = reg.Subset(scope)
 		}
 	}

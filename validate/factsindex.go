@@ -372,10 +372,34 @@ func uses(entry string) func(string, registry.Facts) bool {
 
 // overlay is the releases of a registry with a change applied: changed
 // maps an id to its facts after the change, or to nil when the change
-// deletes the release or leaves it unreadable.
+// deletes the release or leaves it unreadable. A large change has its
+// releases indexed too (added), so that each question costs the size of
+// its answer however many releases one change touches: a migration that
+// adds a whole registry in one commit is a normal push.
 type overlay struct {
 	base    releaseFacts
 	changed map[string]*registry.Facts
+	added   *factsIndex // the changed releases that exist after the change; nil for a small change
+}
+
+// overlayIndexMin is the number of changed releases from which an overlay
+// indexes them instead of walking them for every question.
+const overlayIndexMin = 2 * scanLimit
+
+func newOverlay(base releaseFacts, changed map[string]*registry.Facts) overlay {
+	o := overlay{base: base, changed: changed}
+	if len(changed) >= overlayIndexMin {
+		facts := make(map[string]registry.Facts, len(changed))
+		for id, f := range changed {
+			if f != nil {
+				facts[id] = *f
+			}
+		}
+		o.added = newFactsIndex(facts)
+		// Every question is answered from the index from the first on.
+		o.added.scans = map[string]int{"service": scanLimit, "schedule": scanLimit, "dependents": scanLimit, "users": scanLimit}
+	}
+	return o
 }
 
 func (o overlay) Get(id string) (registry.Facts, bool) {
@@ -389,8 +413,9 @@ func (o overlay) Get(id string) (registry.Facts, bool) {
 }
 
 // filter yields what the base yields for ids the change leaves alone, then
-// the changed releases that match.
-func (o overlay) filter(base iter.Seq2[string, registry.Facts], match func(id string, f registry.Facts) bool) iter.Seq2[string, registry.Facts] {
+// the changed releases that match: those the index of added releases
+// answers with ask, or, for a small change, those match accepts.
+func (o overlay) filter(base iter.Seq2[string, registry.Facts], match func(id string, f registry.Facts) bool, ask func(*factsIndex) iter.Seq2[string, registry.Facts]) iter.Seq2[string, registry.Facts] {
 	return func(yield func(string, registry.Facts) bool) {
 		for id, f := range base {
 			if _, ok := o.changed[id]; ok {
@@ -399,6 +424,14 @@ func (o overlay) filter(base iter.Seq2[string, registry.Facts], match func(id st
 			if !yield(id, f) {
 				return
 			}
+		}
+		if o.added != nil {
+			for id, f := range ask(o.added) {
+				if !yield(id, f) {
+					return
+				}
+			}
+			return
 		}
 		for id, f := range o.changed {
 			if f != nil && match(id, *f) && !yield(id, *f) {
@@ -409,23 +442,23 @@ func (o overlay) filter(base iter.Seq2[string, registry.Facts], match func(id st
 }
 
 func (o overlay) Service(svc string) iter.Seq2[string, registry.Facts] {
-	return o.filter(o.base.Service(svc), inService(svc))
+	return o.filter(o.base.Service(svc), inService(svc), func(x *factsIndex) iter.Seq2[string, registry.Facts] { return x.Service(svc) })
 }
 
 func (o overlay) Schedule(name string) iter.Seq2[string, registry.Facts] {
-	return o.filter(o.base.Schedule(name), onSchedule(name))
+	return o.filter(o.base.Schedule(name), onSchedule(name), func(x *factsIndex) iter.Seq2[string, registry.Facts] { return x.Schedule(name) })
 }
 
 func (o overlay) Overlapping(schedule string, iv registry.Interval) iter.Seq2[string, registry.Facts] {
-	return o.filter(o.base.Overlapping(schedule, iv), overlapping(schedule, iv))
+	return o.filter(o.base.Overlapping(schedule, iv), overlapping(schedule, iv), func(x *factsIndex) iter.Seq2[string, registry.Facts] { return x.Overlapping(schedule, iv) })
 }
 
 func (o overlay) Dependents(id string) iter.Seq2[string, registry.Facts] {
-	return o.filter(o.base.Dependents(id), dependsOn(id))
+	return o.filter(o.base.Dependents(id), dependsOn(id), func(x *factsIndex) iter.Seq2[string, registry.Facts] { return x.Dependents(id) })
 }
 
 func (o overlay) Users(entry string) iter.Seq2[string, registry.Facts] {
-	return o.filter(o.base.Users(entry), uses(entry))
+	return o.filter(o.base.Users(entry), uses(entry), func(x *factsIndex) iter.Seq2[string, registry.Facts] { return x.Users(entry) })
 }
 
 // registryFacts gives the facts of a loaded registry's releases. It

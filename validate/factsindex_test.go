@@ -134,15 +134,21 @@ func TestFactsIndexMatchesBruteForce(t *testing.T) {
 		initial[id] = f
 	}
 	x := newFactsIndex(initial)
+	indexed := 0 // overlays that indexed their changed releases
 	firstAsked := map[string]int{}
 	for _, kind := range []string{"Service", "Dependents", "Schedule", "Overlapping", "Users"} {
 		firstAsked[kind] = r.IntN(30)
 	}
 	for step := range 400 {
 		ask := func(kind string) bool { return step >= firstAsked[kind] }
-		// A change of a few releases, seen first as an overlay.
+		// A change of a few releases, seen first as an overlay; one step
+		// in eight changes enough releases for the overlay to index them.
 		changed := map[string]*registry.Facts{}
-		for range 1 + r.IntN(3) {
+		n := 1 + r.IntN(3)
+		if step%8 == 0 {
+			n = overlayIndexMin + r.IntN(overlayIndexMin)
+		}
+		for range n {
 			id, f := randomFacts(r)
 			if r.IntN(4) == 0 {
 				changed[id] = nil
@@ -161,7 +167,11 @@ func TestFactsIndexMatchesBruteForce(t *testing.T) {
 			}
 		}
 		seed := r.Uint64()
-		got := answers(overlay{base: x, changed: changed}, rand.New(rand.NewPCG(seed, 1)), ask)
+		o := newOverlay(x, changed)
+		if o.added != nil {
+			indexed++
+		}
+		got := answers(o, rand.New(rand.NewPCG(seed, 1)), ask)
 		want := answers(after, rand.New(rand.NewPCG(seed, 1)), ask)
 		if !slices.Equal(got, want) {
 			t.Fatalf("step %d: overlay answers\n%s\nwant\n%s", step, strings.Join(got, "\n"), strings.Join(want, "\n"))
@@ -176,7 +186,7 @@ func TestFactsIndexMatchesBruteForce(t *testing.T) {
 			t.Fatalf("step %d: index answers\n%s\nwant\n%s", step, strings.Join(got, "\n"), strings.Join(want, "\n"))
 		}
 	}
-	if len(truth) < 20 {
-		t.Fatalf("only %d releases at the end: the test exercised too little", len(truth))
+	if len(truth) < 20 || indexed < 20 {
+		t.Fatalf("only %d releases at the end and %d indexed overlays: the test exercised too little", len(truth), indexed)
 	}
 }

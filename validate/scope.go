@@ -34,16 +34,16 @@ func checkScope(baseFS, headFS fs.FS, changes []registry.FileChange, fc *registr
 	if err != nil {
 		return nil, err
 	}
-	head := overlay{base: base, changed: map[string]*registry.Facts{}}
+	after := map[string]*registry.Facts{}
 	for p := range changed {
 		if kind, id, _ := registry.PathKind(p); kind == registry.KindRelease {
-			head.changed[id] = nil
+			after[id] = nil
 			if f, ok := changedFacts[id]; ok {
-				head.changed[id] = &f
+				after[id] = &f
 			}
 		}
 	}
-	return scopeOf(changed, base, head), nil
+	return scopeOf(changed, base, newOverlay(base, after)), nil
 }
 
 // changedDocs returns the documents a change touches, or whole true when
@@ -98,10 +98,6 @@ func scopeOf(changed map[string]bool, base, head releaseFacts) map[string]bool {
 	}
 	// The judged releases as they are at base and at head, by service and
 	// by schedule.
-	type judgedFacts struct {
-		id string
-		f  registry.Facts
-	}
 	byService, bySchedule := map[string][]judgedFacts{}, map[string][]judgedFacts{}
 	for id := range judged {
 		svc := serviceOf(id)
@@ -123,14 +119,13 @@ func scopeOf(changed map[string]bool, base, head releaseFacts) map[string]bool {
 	// are deploying, and those of its schedule that overlap it: at head,
 	// and the changed ones as they were at base (loading a file more than
 	// needed never changes a verdict, so the union serves both sides).
+	serviceWindows, scheduleWindows := windowSets(byService), windowSets(bySchedule)
 	serviceIDs := map[string][]string{}
 	keep := func(id string, f registry.Facts) {
 		svc := serviceOf(id)
 		serviceIDs[svc] = append(serviceIDs[svc], id)
-		for _, j := range byService[svc] {
-			if f.Phase == registry.PhaseDeploying || f.WindowOK && j.f.WindowOK && f.Window.Overlaps(j.f.Window) {
-				want[registry.ReleasePath(id)] = true
-			}
+		if f.Phase == registry.PhaseDeploying || f.WindowOK && serviceWindows[svc].Overlaps(f.Window) {
+			want[registry.ReleasePath(id)] = true
 		}
 	}
 	for svc := range byService {
@@ -157,16 +152,16 @@ func scopeOf(changed map[string]bool, base, head releaseFacts) map[string]bool {
 		if _, judgedSvc := byService[serviceOf(id)]; judgedSvc {
 			keep(id, f)
 		}
-		if f.WindowOK {
-			for _, j := range bySchedule[f.Schedule] {
-				if f.Window.Overlaps(j.f.Window) {
-					want[registry.ReleasePath(id)] = true
-				}
-			}
+		if f.WindowOK && scheduleWindows[f.Schedule].Overlaps(f.Window) {
+			want[registry.ReleasePath(id)] = true
 		}
 	}
+	orders := make(map[string]coreOrder, len(serviceIDs))
+	for svc, ids := range serviceIDs {
+		orders[svc] = newCoreOrder(ids)
+	}
 	for id := range judged {
-		for _, prev := range previousReleases(serviceIDs[serviceOf(id)], id) {
+		for _, prev := range orders[serviceOf(id)].previous(id) {
 			want[registry.ReleasePath(prev)] = true
 		}
 	}
@@ -177,4 +172,26 @@ func scopeOf(changed map[string]bool, base, head releaseFacts) map[string]bool {
 		}
 	}
 	return want
+}
+
+// judgedFacts is a judged release as it is at one side of a change.
+type judgedFacts struct {
+	id string
+	f  registry.Facts
+}
+
+// windowSets returns, by key, the set of the windows of the releases that
+// have one.
+func windowSets(by map[string][]judgedFacts) map[string]intervalSet {
+	out := make(map[string]intervalSet, len(by))
+	for key, js := range by {
+		var ivs []registry.Interval
+		for _, j := range js {
+			if j.f.WindowOK {
+				ivs = append(ivs, j.f.Window)
+			}
+		}
+		out[key] = newIntervalSet(ivs)
+	}
+	return out
 }
