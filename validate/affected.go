@@ -78,7 +78,8 @@ func (c *changeCtx) affected(changed map[string]bool) map[string]bool {
 // change (conflicts), the releases that depend on it and those it depends
 // on, directly or not (cycles), and, when it is added, deleted or becomes
 // unreadable, the releases just above it in its service, whose previous
-// release it is or was (version bumps); and the releases naming a changed
+// release it is or was (version bumps), and those of its core version
+// (equal precedence); and the releases naming a changed
 // DML entry. all is true when relreg.yaml or approvers.yaml changed: then
 // every file is affected.
 func affectedReleases(changed map[string]bool, base, head releaseFacts) (out map[string]bool, all bool) {
@@ -170,8 +171,9 @@ func affectedReleases(changed map[string]bool, base, head releaseFacts) (out map
 		orders[svc] = newCoreOrder(ids)
 	}
 	for id := range moved {
-		for _, next := range orders[serviceOf(id)].next(id) {
-			out[registry.ReleasePath(next)] = true
+		order := orders[serviceOf(id)]
+		for _, other := range append(order.next(id), order.same(id)...) {
+			out[registry.ReleasePath(other)] = true
 		}
 	}
 	for _, id := range factsClosure(head, deps) {

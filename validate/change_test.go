@@ -232,6 +232,16 @@ func TestChangeRules(t *testing.T) {
 			head: func(w *world) { w.set(rel, chgRelease("1.0.0", "draft", window1)) },
 		},
 		{
+			// The file whose path sorts later is reported, here the one
+			// already at the base: the change still answers for it.
+			name: "new release of the same precedence as an existing one",
+			base: func(w *world) { w.set("releases/payments/1.0.0+b.yaml", chgRelease("1.0.0+b", "draft", window1)) },
+			head: func(w *world) {
+				w.set("releases/payments/1.0.0+a.yaml", chgRelease("1.0.0+a", "draft", "{start: 2026-12-08T22:00:00Z, end: 2026-12-09T02:00:00Z}"))
+			},
+			want: []ruleAt{{"semver/invalid", "releases/payments/1.0.0+b.yaml"}},
+		},
+		{
 			name: "new planned release with plan approval",
 			head: func(w *world) {
 				w.set(rel, chgRelease("1.0.0", "planned", window1))

@@ -80,6 +80,24 @@ func (o coreOrder) next(id string) []string { return o.nearest(id, 1) }
 // the one the version bump of id is judged against is among them.
 func (o coreOrder) previous(id string) []string { return o.nearest(id, -1) }
 
+// same returns the other releases of id's core version: those whose
+// version may equal id's in precedence (semver/invalid).
+func (o coreOrder) same(id string) []string {
+	v := versionOf(id)
+	if v == nil {
+		return nil
+	}
+	core := registry.VersionCore(v)
+	lo, _ := slices.BinarySearchFunc(o.cores, core, (*semver.Version).Compare)
+	var out []string
+	for i := lo; i < len(o.cores) && o.cores[i].Equal(core); i++ {
+		if o.ids[i] != id {
+			out = append(out, o.ids[i])
+		}
+	}
+	return out
+}
+
 // nearest returns the releases whose core version is the nearest to id's
 // on one side: above for side 1, below for side -1.
 func (o coreOrder) nearest(id string, side int) []string {

@@ -107,6 +107,11 @@ func TestCheckScopeMatchesWholeLoad(t *testing.T) {
 			q := filepath.Join(filepath.Dir(p), fmt.Sprintf("%d.%d.0.yaml", 1+rng.IntN(30), rng.IntN(3)))
 			write(q, regexp.MustCompile(`(?m)^  version: \S+`).ReplaceAllString(read(p), "  version: "+strings.TrimSuffix(filepath.Base(q), ".yaml")))
 		},
+		func() { // add a release of the same precedence as another: the older file is reported
+			p := pick(files("releases"))
+			v := strings.TrimSuffix(filepath.Base(p), ".yaml") + "+dup"
+			write(filepath.Join(filepath.Dir(p), v+".yaml"), regexp.MustCompile(`(?m)^  version: \S+`).ReplaceAllString(read(p), "  version: "+v))
+		},
 		func() { // move a release to the other schedule
 			p := pick(files("releases"))
 			s := read(p)

@@ -26,7 +26,44 @@ func semverRule(reg *registry.Registry, opts Options) []registry.Diagnostic {
 	groups := releasesByService(reg, opts.reports)
 	ds := invalidVersions(opts.perFileDocs(reg))
 	ds = append(ds, bumpMismatches(groups)...)
+	ds = append(ds, samePrecedence(groups)...)
 	return append(ds, unsupportedReleases(reg, groups)...)
+}
+
+// samePrecedence reports semver/invalid on a release whose version equals
+// another release's of the same service in SemVer precedence, build
+// metadata left out, or differs from it only in the case of its
+// pre-release (2.5.0-RC.1 beside 2.5.0-rc.1, 2.5.0+a beside 2.5.0+b): two
+// such files name one version to every tool that orders releases, and to
+// a person. The file whose path sorts later is reported.
+func samePrecedence(groups map[string][]versionedRelease) []registry.Diagnostic {
+	var ds []registry.Diagnostic
+	for _, group := range groups {
+		byPath := slices.SortedFunc(slices.Values(group), func(a, b versionedRelease) int {
+			return strings.Compare(a.rel.Doc.Path, b.rel.Doc.Path)
+		})
+		first := map[string]versionedRelease{}
+		for _, r := range byPath {
+			key := r.core.String()
+			if pre := r.v.Prerelease(); pre != "" {
+				key += "-" + strings.ToLower(pre)
+			}
+			other, seen := first[key]
+			if !seen {
+				first[key] = r
+				continue
+			}
+			why := "build metadata does not count in SemVer precedence"
+			if other.v.Prerelease() != r.v.Prerelease() {
+				why = "pre-release identifiers that differ only in case name the same release to a person"
+			}
+			ds = append(ds, r.rel.Doc.Diag("semver/invalid",
+				fmt.Sprintf("version %s is the same version as %s (%s): %s; give this release a version of its own",
+					r.versionStr, other.versionStr, other.rel.Doc.Path, why),
+				"metadata", "version"))
+		}
+	}
+	return ds
 }
 
 // invalidVersions reports semver/invalid.

@@ -141,6 +141,32 @@ func TestSemverRuleBump(t *testing.T) {
 			},
 		},
 		{
+			Name: "pre-releases that differ only in case",
+			Files: map[string]string{
+				"releases/payments/2.5.0-RC.1.yaml": release("2.5.0-RC.1", "minor", "planned"),
+				"releases/payments/2.5.0-rc.1.yaml": release("2.5.0-rc.1", "minor", "planned"),
+			},
+			Want: []wantDiag{{"semver/invalid", "releases/payments/2.5.0-rc.1.yaml", 5, 12,
+				"version 2.5.0-rc.1 is the same version as 2.5.0-RC.1 (releases/payments/2.5.0-RC.1.yaml): pre-release identifiers that differ only in case name the same release to a person; give this release a version of its own"}},
+		},
+		{
+			Name: "versions that differ only in build metadata",
+			Files: map[string]string{
+				"releases/payments/2.5.0+a.yaml": release("2.5.0+a", "minor", "planned"),
+				"releases/payments/2.5.0+b.yaml": release("2.5.0+b", "minor", "planned"),
+			},
+			Want: []wantDiag{{"semver/invalid", "releases/payments/2.5.0+b.yaml", 5, 12,
+				"version 2.5.0+b is the same version as 2.5.0+a (releases/payments/2.5.0+a.yaml): build metadata does not count in SemVer precedence; give this release a version of its own"}},
+		},
+		{
+			Name: "distinct pre-releases and a final release of one core",
+			Files: map[string]string{
+				"releases/payments/2.5.0-rc.1.yaml": release("2.5.0-rc.1", "minor", "cancelled"),
+				"releases/payments/2.5.0-rc.2.yaml": release("2.5.0-rc.2", "minor", "cancelled"),
+				"releases/payments/2.5.0.yaml":      release("2.5.0", "minor", "planned"),
+			},
+		},
+		{
 			Name: "release after a pre-release-only version",
 			Files: map[string]string{
 				"releases/payments/3.0.0-rc.1.yaml": release("3.0.0-rc.1", "major", "cancelled"),
