@@ -80,6 +80,7 @@ func Change(in ChangeInput) []registry.Diagnostic {
 	}
 	c.diags = append(c.diags, c.affectedStatic(changed)...)
 	registry.SortDiagnostics(c.diags)
+	c.diags = registry.CapDiagnostics(c.diags)
 	return slices.CompactFunc(c.diags, func(a, b registry.Diagnostic) bool { return a == b })
 }
 

@@ -31,6 +31,9 @@ func changeIDRule(reg *registry.Registry, opts Options) []registry.Diagnostic {
 	changeRE := compile("changePattern", registry.DefaultChangePattern)
 	incidentRE := compile("incidentPattern", registry.DefaultIncidentPattern)
 
+	// bad counts the ids of the release being checked that do not match:
+	// past the cap they are counted, not described (CapDiagnostics).
+	var bad int
 	check := func(rel *registry.Release, re *regexp.Regexp, what, field string, path ...string) {
 		if re == nil {
 			return
@@ -40,12 +43,23 @@ func changeIDRule(reg *registry.Registry, opts Options) []registry.Diagnostic {
 			if !ok || re.MatchString(id) {
 				continue
 			}
+			if bad++; bad > registry.MaxDiagnosticsPerRule {
+				if last := &ds[len(ds)-1]; last.Omitted > 0 {
+					last.Omitted++
+					continue
+				}
+				d := rel.Doc.Diag("ref/change-id", "", append(path, strconv.Itoa(i))...)
+				d.Omitted = 1
+				ds = append(ds, d)
+				continue
+			}
 			ds = append(ds, rel.Doc.Diag("ref/change-id",
 				fmt.Sprintf("%s id %q does not match the registry's %s %s: correct the id, or the pattern in relreg.yaml", what, id, field, re),
 				append(path, strconv.Itoa(i))...))
 		}
 	}
 	for _, rel := range sortedReleases(reg, opts.perFileScope()) {
+		bad = 0
 		check(rel, changeRE, "change", "changePattern", "spec", "changes")
 		check(rel, incidentRE, "incident", "incidentPattern", "status", "review", "incidents")
 	}

@@ -85,5 +85,5 @@ func Static(reg *registry.Registry, opts Options) []registry.Diagnostic {
 		ds = slices.DeleteFunc(ds, func(d registry.Diagnostic) bool { return !opts.Only[d.File] })
 	}
 	registry.SortDiagnostics(ds)
-	return ds
+	return registry.CapDiagnostics(ds)
 }

@@ -46,7 +46,7 @@ func (r Result) count(s registry.Severity) int {
 	n := 0
 	for _, d := range r.Diagnostics {
 		if d.Severity == s {
-			n++
+			n += d.Count() // a capped diagnostic counts what it stands for
 		}
 	}
 	return n
@@ -134,6 +134,7 @@ type jsonDiagnostic struct {
 	Subject  string `json:"subject"`
 	Message  string `json:"message"`
 	Commit   string `json:"commit,omitempty"`
+	Omitted  int    `json:"omitted,omitempty"`
 }
 
 func (jsonWriter) Write(w io.Writer, r Result) error {
@@ -141,7 +142,7 @@ func (jsonWriter) Write(w io.Writer, r Result) error {
 	for _, d := range r.Diagnostics {
 		ds = append(ds, jsonDiagnostic{
 			Rule: d.Rule, Severity: string(d.Severity), File: d.File, Line: d.Line, Column: d.Column,
-			Subject: d.Subject, Message: d.Message, Commit: d.Commit,
+			Subject: d.Subject, Message: d.Message, Commit: d.Commit, Omitted: d.Omitted,
 		})
 	}
 	enc := json.NewEncoder(w)
