@@ -83,11 +83,20 @@ func ParseYAML(data []byte, lim Limits) (*Node, []Diagnostic) {
 		return nil, []Diagnostic{diag("yaml/limits", 1, 1,
 			"file is %d bytes, over the limit of %d bytes: split it or remove unused content", len(data), lim.MaxFileSize)}
 	}
+	if enc := wideEncoding(data); enc != "" {
+		return nil, []Diagnostic{diag("yaml/syntax", 1, 1,
+			"file is %s: relreg reads UTF-8 only (signed data must mean one thing); convert it: iconv -f %s -t UTF-8", enc, enc)}
+	}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var doc yaml.Node
 	if err := dec.Decode(&doc); err != nil {
 		if errors.Is(err, io.EOF) {
 			return nil, []Diagnostic{diag("yaml/syntax", 1, 1, "file is empty: a document needs apiVersion, kind, metadata and spec")}
+		}
+		if encodingError.MatchString(err.Error()) {
+			if d, ok := badCharacter(data); ok {
+				return nil, []Diagnostic{d}
+			}
 		}
 		return nil, []Diagnostic{syntaxDiag(err, data)}
 	}
@@ -109,6 +118,59 @@ func ParseYAML(data []byte, lim Limits) (*Node, []Diagnostic) {
 		return nil, c.diags
 	}
 	return &Node{root: root, Value: v, data: data}, nil
+}
+
+// wideEncoding names the encoding of data when it is UTF-16 or UTF-32,
+// with or without a byte order mark, and returns "" otherwise. yaml.v3
+// would read some of them; relreg does not, so that a file means the same
+// to every tool that reads or diffs it.
+func wideEncoding(data []byte) string {
+	switch {
+	case bytes.HasPrefix(data, []byte{0, 0, 0xfe, 0xff}):
+		return "UTF-32BE"
+	case bytes.HasPrefix(data, []byte{0xff, 0xfe, 0, 0}):
+		return "UTF-32LE"
+	case bytes.HasPrefix(data, []byte{0xfe, 0xff}):
+		return "UTF-16BE"
+	case bytes.HasPrefix(data, []byte{0xff, 0xfe}):
+		return "UTF-16LE"
+	case len(data) >= 4 && data[0] == 0 && data[1] == 0 && data[2] == 0 && data[3] != 0:
+		return "UTF-32BE"
+	case len(data) >= 4 && data[0] != 0 && data[1] == 0 && data[2] == 0 && data[3] == 0:
+		return "UTF-32LE"
+	case len(data) >= 2 && data[0] == 0 && data[1] != 0:
+		return "UTF-16BE"
+	case len(data) >= 2 && data[0] != 0 && data[1] == 0:
+		return "UTF-16LE"
+	}
+	return ""
+}
+
+// encodingError matches yaml.v3's errors for characters it does not read,
+// which it reports at 1:1 wherever they are.
+var encodingError = regexp.MustCompile(`control characters are not allowed|UTF-8 octet|invalid Unicode character`)
+
+// badCharacter finds the first byte sequence YAML does not allow in a
+// file, invalid UTF-8 or a control character other than tab, line feed
+// and carriage return, and reports it where it is: yaml.v3 reports these
+// at 1:1.
+func badCharacter(data []byte) (Diagnostic, bool) {
+	line, col := 1, 1
+	for i := 0; i < len(data); {
+		r, size := utf8.DecodeRune(data[i:])
+		switch {
+		case r == utf8.RuneError && size <= 1:
+			return diag("yaml/syntax", line, col, "byte 0x%02x is not valid UTF-8: save the file as UTF-8", data[i]), true
+		case r == '\n':
+			line, col = line+1, 0
+		case r == '\t' || r == '\r' || r == 0x85:
+		case r < 0x20 || r == 0x7f || r >= 0x80 && r < 0xa0 || r == 0xfffe || r == 0xffff:
+			return diag("yaml/syntax", line, col, "control character U+%04X is not allowed in YAML: remove it, or write it as an escape (\"\\x%02X\") in a double-quoted string", r, r), true
+		}
+		i += size
+		col++
+	}
+	return Diagnostic{}, false
 }
 
 var unknownAnchorRE = regexp.MustCompile(`^yaml: unknown anchor '(.*)' referenced$`)
