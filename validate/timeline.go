@@ -1,6 +1,7 @@
 package validate
 
 import (
+	"fmt"
 	"reflect"
 	"slices"
 	"sort"
@@ -160,6 +161,9 @@ func BuildTimeline(repo *registry.Repo, opts TimelineOptions) (*Timeline, error)
 		if err := b.commit(c, changes, opts.Path); err != nil {
 			return nil, err
 		}
+		if b.err != nil {
+			return nil, fmt.Errorf("commit %s: %w: the repository is damaged (git fsck tells more); fetch it again", c.Hash, b.err)
+		}
 		if opts.Progress != nil {
 			opts.Progress(i+1, len(commits))
 		}
@@ -186,6 +190,9 @@ type timelineBuilder struct {
 	// commit is read against itself; one that adds it again after a
 	// deletion has no trusted base.
 	rooted bool
+	// err is the first object that could not be read: a damaged
+	// repository stops the walk, it is never read as a missing file.
+	err error
 }
 
 func (b *timelineBuilder) commit(c *object.Commit, changes []registry.FileChange, only string) error {
@@ -241,7 +248,7 @@ type timelineTrust struct {
 func (t *timelineTrust) registryName() string {
 	if t.name == nil {
 		name := ""
-		if v := t.b.value(t.configBlob); v != nil {
+		if v := t.b.value(t.configBlob, registry.ConfigFile); v != nil {
 			name = strAt(v, "metadata", "name")
 		}
 		t.name = &name
@@ -253,24 +260,29 @@ func (t *timelineTrust) keyring() *registry.Keyring {
 	if kr, ok := t.b.keyrings[t.approversBlob]; ok {
 		return kr
 	}
-	kr := registry.NewKeyring(registry.ApproversOf(t.b.node(t.approversBlob)))
+	kr := registry.NewKeyring(registry.ApproversOf(t.b.node(t.approversBlob, registry.ApproversFile)))
 	t.b.keyrings[t.approversBlob] = kr
 	return kr
 }
 
-func (b *timelineBuilder) node(blob string) *registry.Node {
+// node returns the parsed blob of a file, or nil when it is absent or does
+// not parse; a blob that cannot be read sets b.err.
+func (b *timelineBuilder) node(blob, path string) *registry.Node {
 	if blob == "" {
 		return nil
 	}
 	n, err := b.cache.Blob(b.repo.Git, plumbing.NewHash(blob))
 	if err != nil {
+		if b.err == nil {
+			b.err = fmt.Errorf("%s: %w", path, err)
+		}
 		return nil
 	}
 	return n
 }
 
-func (b *timelineBuilder) value(blob string) map[string]any {
-	n := b.node(blob)
+func (b *timelineBuilder) value(blob, path string) map[string]any {
+	n := b.node(blob, path)
 	if n == nil {
 		return nil
 	}
@@ -285,7 +297,7 @@ func (b *timelineBuilder) file(info *CommitInfo, ch registry.FileChange, kind, i
 		h = &SubjectHistory{Subject: (&registry.Document{Kind: kind, ID: id}).Subject(), Kind: kind, Path: ch.Path}
 		b.subjects[ch.Path] = h
 	}
-	before, after := b.value(ch.From), b.value(ch.To)
+	before, after := b.value(ch.From, ch.Path), b.value(ch.To, ch.Path)
 	if before == nil && ch.From != "" {
 		// The version before does not parse: compare with the last one
 		// that did, so that what it held is not reported as new.
