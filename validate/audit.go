@@ -3,7 +3,6 @@ package validate
 import (
 	"errors"
 	"fmt"
-	"reflect"
 	"runtime"
 	"slices"
 	"strings"
@@ -473,7 +472,7 @@ func (a *auditor) authors(parent, c *object.Commit, changes []registry.FileChang
 		}
 	}
 	if c.NumParents() < 2 {
-		add(a.edited(changes), c.Author.Email)
+		add(editedPaths(changes, blobNodes(a.repo, a.cache)), c.Author.Email)
 		return out, nil
 	}
 	for _, m := range append([]*object.Commit{c}, brought...) {
@@ -505,7 +504,7 @@ func (a *auditor) authors(parent, c *object.Commit, changes []registry.FileChang
 		if err != nil {
 			return nil, err
 		}
-		add(a.edited(chs), bc.Author.Email)
+		add(editedPaths(chs, blobNodes(a.repo, a.cache)), bc.Author.Email)
 	}
 	return out, nil
 }
@@ -515,38 +514,11 @@ func (a *auditor) authors(parent, c *object.Commit, changes []registry.FileChang
 func pushAuthors(base *registry.Registry, st *auditStep) map[string][]string {
 	email := strings.ToLower(st.c.Author.Email)
 	out := map[string][]string{}
-	value := func(d *registry.Document) map[string]any {
-		if d == nil || d.Node == nil {
-			return nil
-		}
-		m, _ := d.Node.Value.(map[string]any)
-		return m
+	nodes := func(ch registry.FileChange) (before, after *registry.Node) {
+		return docNode(base.Doc(ch.Path)), docNode(st.update.Doc(ch.Path))
 	}
-	for _, ch := range st.changes {
-		if !strings.HasSuffix(ch.Path, ".yaml") {
-			continue
-		}
-		before, after := value(base.Doc(ch.Path)), value(st.update.Doc(ch.Path))
-		if before == nil || after == nil || !reflect.DeepEqual(before["spec"], after["spec"]) || !reflect.DeepEqual(before["status"], after["status"]) {
-			out[ch.Path] = []string{email}
-		}
-	}
-	return out
-}
-
-// edited returns the files whose spec or status changes alter, as
-// editedFiles does, from changes already computed.
-func (a *auditor) edited(changes []registry.FileChange) []string {
-	var out []string
-	for _, ch := range changes {
-		if !strings.HasSuffix(ch.Path, ".yaml") {
-			continue
-		}
-		before := blobValue(a.repo, ch.From, a.cache)
-		after := blobValue(a.repo, ch.To, a.cache)
-		if before == nil || after == nil || !reflect.DeepEqual(before["spec"], after["spec"]) || !reflect.DeepEqual(before["status"], after["status"]) {
-			out = append(out, ch.Path)
-		}
+	for _, p := range editedPaths(st.changes, nodes) {
+		out[p] = []string{email}
 	}
 	return out
 }
