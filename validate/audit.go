@@ -3,7 +3,6 @@ package validate
 import (
 	"errors"
 	"fmt"
-	"reflect"
 	"runtime"
 	"slices"
 	"strings"
@@ -29,19 +28,28 @@ const (
 	// CommitMergedAnyway is a merge whose merge request 'relreg check'
 	// would have refused, merged all the same.
 	CommitMergedAnyway = "merged-anyway"
+	// CommitWarned is a judged commit with warnings only (such as
+	// history/clock-skew): 'relreg check' would have accepted it.
+	CommitWarned = "warned"
 )
+
+// RuleClockSkew is the rule of a first-parent commit whose committer time
+// is earlier than one before it on the chain: the only warning an audit
+// reports itself.
+const RuleClockSkew = "history/clock-skew"
 
 // AuditOptions say what history to audit.
 type AuditOptions struct {
 	// Ref is the commit whose first-parent history is audited; empty
 	// means HEAD, the current branch.
 	Ref string
-	// Since, when set, judges only commits whose committer time is at or
-	// after it. Earlier commits are still replayed, so that the registry
-	// is right when judging starts.
+	// Since, when set, judges only commits whose check time (see Audit)
+	// is at or after it. Earlier commits are still replayed, so that the
+	// registry is right when judging starts.
 	Since time.Time
 	// Verified names a commit an earlier audit accepted (a SHA). If it is
-	// unknown or not an ancestor of Ref, history was rewritten.
+	// unknown or not on the first-parent chain of Ref, history was
+	// rewritten.
 	Verified string
 	// Cache shares parsed blobs; nil makes a new one.
 	Cache *registry.ParseCache
@@ -61,23 +69,44 @@ type AuditTrustRoot struct {
 	Time      time.Time `json:"time"` // committer time, UTC
 }
 
-// AuditCommit is a judged commit that broke at least one rule.
+// AuditCommit is a judged commit that broke at least one rule, or has a
+// warning.
 type AuditCommit struct {
-	SHA        string    `json:"sha"`
-	Kind       string    `json:"kind"` // CommitBypass or CommitMergedAnyway
-	Author     Identity  `json:"author"`
-	Committer  Identity  `json:"committer"`
-	Time       time.Time `json:"time"` // committer time, UTC: the check time
-	Violations int       `json:"violations"`
+	SHA       string   `json:"sha"`
+	Kind      string   `json:"kind"` // CommitBypass, CommitMergedAnyway or CommitWarned
+	Author    Identity `json:"author"`
+	Committer Identity `json:"committer"`
+	// Time is the committer time, UTC. The check time is the same unless
+	// the commit has a history/clock-skew warning, which names it.
+	Time       time.Time `json:"time"`
+	Violations int       `json:"violations"`         // diagnostics of severity error
+	Warnings   int       `json:"warnings,omitempty"` // diagnostics of severity warning
 }
 
-// Rewrite says that a commit an earlier audit accepted is no longer in the
-// history of the audited ref: history was rewritten, as by a force push.
+// Rewrite says that a commit an earlier audit accepted is no longer on the
+// first-parent chain of the audited ref: history was rewritten, by a force
+// push or by a merge that pushed the old tip off the chain.
 type Rewrite struct {
-	Verified string `json:"verified"` // the commit as given
+	Verified string `json:"verified"` // the commit as given, full SHA when known
 	Ref      string `json:"ref"`      // the audited commit
-	Reason   string `json:"reason"`
+	// How is RewriteUnknown, RewriteNotAncestor or RewriteOffChain.
+	How    string `json:"how"`
+	Reason string `json:"reason"`
 }
+
+// How history was rewritten, as a Rewrite says.
+const (
+	// RewriteUnknown: the verified commit is not in the repository.
+	RewriteUnknown = "unknown"
+	// RewriteNotAncestor: the verified commit is no ancestor of the
+	// audited ref (a force push).
+	RewriteNotAncestor = "not-ancestor"
+	// RewriteOffChain: the verified commit is an ancestor of the audited
+	// ref but not on its first-parent chain: a merge (a foxtrot merge
+	// fast-forwarded onto the branch) made it a second parent, and the
+	// chain now runs through commits no audit judged as the branch's.
+	RewriteOffChain = "off-first-parent-chain"
+)
 
 // AuditResult is what an audit found.
 type AuditResult struct {
@@ -88,17 +117,45 @@ type AuditResult struct {
 	Audited int
 	// Files counts the registry files at Ref.
 	Files int
-	// Rewritten is set when Verified is not in the history of Ref.
+	// Rewritten is set when Verified is not on the first-parent chain of
+	// Ref.
 	Rewritten *Rewrite
-	// Commits are the judged commits that broke a rule, oldest first.
+	// Commits are the judged commits that broke a rule or have a warning,
+	// oldest first.
 	Commits []AuditCommit
 	// Diagnostics, each with its Commit, grouped by commit in the order of
 	// Commits and sorted within a commit.
 	Diagnostics []registry.Diagnostic
 }
 
-// OK reports whether the audit found nothing: no violation, no rewrite.
-func (r *AuditResult) OK() bool { return r.Rewritten == nil && len(r.Diagnostics) == 0 }
+// OK reports whether the audit found no violation and no rewrite;
+// warnings may have been found.
+func (r *AuditResult) OK() bool { return r.Rewritten == nil && r.Errors() == 0 }
+
+// Errors counts the diagnostics of severity error: the violations.
+func (r *AuditResult) Errors() int { return len(r.Diagnostics) - r.Warnings() }
+
+// Warnings counts the diagnostics of severity warning.
+func (r *AuditResult) Warnings() int {
+	n := 0
+	for _, d := range r.Diagnostics {
+		if d.Severity == registry.SeverityWarning {
+			n++
+		}
+	}
+	return n
+}
+
+// Violating counts the judged commits that broke a rule.
+func (r *AuditResult) Violating() int {
+	n := 0
+	for _, c := range r.Commits {
+		if c.Violations > 0 {
+			n++
+		}
+	}
+	return n
+}
 
 // Bypasses counts the direct pushes that broke a rule.
 func (r *AuditResult) Bypasses() int {
@@ -116,8 +173,11 @@ func (r *AuditResult) Bypasses() int {
 var ErrNoTrustRoot = errors.New("no commit in this history introduces relreg.yaml in the registry folder: nothing to audit (is --registry right?)")
 
 // Audit replays the change rules over every first-parent commit of
-// opts.Ref against its first parent, with the commit's committer time as
-// the check time. One registry is kept in memory and advanced commit by
+// opts.Ref against its first parent. Committer times are self-declared, so
+// the check time never goes backwards: each commit is judged at the latest
+// committer time on the first-parent chain from the trust root up to it
+// (the root's own time included), and a commit whose committer time is
+// earlier than that gets a history/clock-skew warning. One registry is kept in memory and advanced commit by
 // commit with only the files each commit changed; blobs are parsed once.
 //
 // Reading git runs ahead of judging, on another goroutine: one reads each
@@ -162,6 +222,7 @@ func Audit(repo *registry.Repo, opts AuditOptions) (*AuditResult, error) {
 	// the part of the registry it needs, so judgments overlap each other
 	// and the replay.
 	a.verdicts = make([][]registry.Diagnostic, len(commits))
+	a.skews = make([]*registry.Diagnostic, len(commits))
 	a.jobs = make(chan auditJob, 4*runtime.GOMAXPROCS(0))
 	var judging sync.WaitGroup
 	for range runtime.GOMAXPROCS(0) {
@@ -198,6 +259,9 @@ func Audit(repo *registry.Repo, opts AuditOptions) (*AuditResult, error) {
 	judging.Wait()
 	jobsOpen = false
 	for i, ds := range a.verdicts {
+		if a.skews[i] != nil {
+			ds = append([]registry.Diagnostic{*a.skews[i]}, ds...)
+		}
 		a.report(commits[i], ds)
 	}
 	if a.res.TrustRoot == nil {
@@ -208,7 +272,7 @@ func Audit(repo *registry.Repo, opts AuditOptions) (*AuditResult, error) {
 	}
 	if opts.Verified != "" {
 		<-read // known is complete, and no longer written
-		a.res.Rewritten = a.verified(opts.Verified)
+		a.res.Rewritten = a.verified(opts.Verified, commits)
 	}
 	return a.res, nil
 }
@@ -228,9 +292,11 @@ type auditor struct {
 	// current commit by commit; nil until first needed.
 	index *factsIndex
 	// jobs takes the judgments to the workers; verdicts holds what each
-	// first-parent commit broke, by its position in the history.
+	// first-parent commit broke, by its position in the history, and
+	// skews its history/clock-skew warning, if any.
 	jobs     chan auditJob
 	verdicts [][]registry.Diagnostic
+	skews    []*registry.Diagnostic
 	res      *AuditResult
 }
 
@@ -244,7 +310,12 @@ type auditJob struct {
 type auditStep struct {
 	seq       int // position in the history
 	parent, c *object.Commit
-	judged    bool // after the trust root, at or after Since
+	judged    bool // after the trust root, checked at or after Since
+	// now is the check time: the latest committer time on the chain
+	// from the trust root to c. skewed is set when c's own committer time
+	// is earlier.
+	now    time.Time
+	skewed bool
 	// What the commit does to the registry, one of:
 	root    bool               // introduces relreg.yaml, first (the trust root) or again
 	gone    bool               // deletes relreg.yaml
@@ -259,12 +330,25 @@ type auditStep struct {
 // done or stop is closed. It alone touches git while the audit runs.
 func (a *auditor) read(commits []*object.Commit, steps chan<- *auditStep, stop <-chan struct{}) {
 	present, rooted := false, false // whether the registry exists; whether a trust root was seen
+	var clock time.Time             // the latest committer time from the trust root on
 	for i, c := range commits {
-		st := &auditStep{c: c, judged: rooted && !c.Committer.When.Before(a.since)}
+		st := &auditStep{c: c, now: c.Committer.When}
+		if rooted {
+			if st.now.Before(clock) {
+				st.now, st.skewed = clock, true
+			}
+			clock = st.now
+			// Since is compared with the check time, so that a commit
+			// backdated before Since is judged all the same.
+			st.judged = !st.now.Before(a.since)
+		}
 		if i > 0 {
 			st.parent = commits[i-1]
 		}
 		st.err = a.readStep(st, &present)
+		if st.root && !rooted {
+			clock = c.Committer.When
+		}
 		rooted = rooted || st.root
 		select {
 		case steps <- st:
@@ -357,6 +441,9 @@ func (a *auditor) commit(reg *registry.Registry, st *auditStep) (*registry.Regis
 	c := st.c
 	if st.judged {
 		a.res.Audited++
+		if st.skewed {
+			a.skews[st.seq] = clockSkew(st)
+		}
 	}
 	switch {
 	case st.root:
@@ -438,7 +525,15 @@ func (a *auditor) commit(reg *registry.Registry, st *auditStep) (*registry.Regis
 // judge has a worker run the change rules on the move from base to head
 // that a first-parent commit made. base and head are not changed after.
 func (a *auditor) judge(st *auditStep, base, head *registry.Registry) {
-	a.jobs <- auditJob{seq: st.seq, in: ChangeInput{Base: base, Head: head, Now: st.c.Committer.When, Authors: st.authors}}
+	a.jobs <- auditJob{seq: st.seq, in: ChangeInput{Base: base, Head: head, Now: st.now, Authors: st.authors}}
+}
+
+// clockSkew is the warning of a commit whose committer time goes back
+// before a commit earlier on the chain.
+func clockSkew(st *auditStep) *registry.Diagnostic {
+	own, at := st.c.Committer.When.UTC().Format(time.RFC3339), st.now.UTC().Format(time.RFC3339)
+	return &registry.Diagnostic{Rule: RuleClockSkew, Severity: registry.SeverityWarning,
+		Message: fmt.Sprintf("committer time %s is earlier than %s, the latest committer time before it on the first-parent chain, so the commit was judged at %s: committer times are self-declared (GIT_COMMITTER_DATE, a wrong clock); find out who pushed it and why its time goes back", own, at, at)}
 }
 
 // report records the violations of a judged commit.
@@ -447,14 +542,22 @@ func (a *auditor) report(c *object.Commit, ds []registry.Diagnostic) {
 		return
 	}
 	sha := c.Hash.String()
+	warnings := 0
 	for i := range ds {
 		ds[i].Commit = sha
+		if ds[i].Severity == registry.SeverityWarning {
+			warnings++
+		}
 	}
 	kind := CommitBypass
-	if c.NumParents() > 1 {
+	switch {
+	case warnings == len(ds):
+		kind = CommitWarned
+	case c.NumParents() > 1:
 		kind = CommitMergedAnyway
 	}
-	a.res.Commits = append(a.res.Commits, AuditCommit{SHA: sha, Kind: kind, Author: identity(c.Author), Committer: identity(c.Committer), Time: c.Committer.When.UTC(), Violations: len(ds)})
+	a.res.Commits = append(a.res.Commits, AuditCommit{SHA: sha, Kind: kind, Author: identity(c.Author), Committer: identity(c.Committer), Time: c.Committer.When.UTC(),
+		Violations: len(ds) - warnings, Warnings: warnings})
 	a.res.Diagnostics = append(a.res.Diagnostics, ds...)
 }
 
@@ -473,7 +576,7 @@ func (a *auditor) authors(parent, c *object.Commit, changes []registry.FileChang
 		}
 	}
 	if c.NumParents() < 2 {
-		add(a.edited(changes), c.Author.Email)
+		add(editedPaths(changes, blobNodes(a.repo, a.cache)), c.Author.Email)
 		return out, nil
 	}
 	for _, m := range append([]*object.Commit{c}, brought...) {
@@ -505,7 +608,7 @@ func (a *auditor) authors(parent, c *object.Commit, changes []registry.FileChang
 		if err != nil {
 			return nil, err
 		}
-		add(a.edited(chs), bc.Author.Email)
+		add(editedPaths(chs, blobNodes(a.repo, a.cache)), bc.Author.Email)
 	}
 	return out, nil
 }
@@ -515,46 +618,20 @@ func (a *auditor) authors(parent, c *object.Commit, changes []registry.FileChang
 func pushAuthors(base *registry.Registry, st *auditStep) map[string][]string {
 	email := strings.ToLower(st.c.Author.Email)
 	out := map[string][]string{}
-	value := func(d *registry.Document) map[string]any {
-		if d == nil || d.Node == nil {
-			return nil
-		}
-		m, _ := d.Node.Value.(map[string]any)
-		return m
+	nodes := func(ch registry.FileChange) (before, after *registry.Node) {
+		return docNode(base.Doc(ch.Path)), docNode(st.update.Doc(ch.Path))
 	}
-	for _, ch := range st.changes {
-		if !strings.HasSuffix(ch.Path, ".yaml") {
-			continue
-		}
-		before, after := value(base.Doc(ch.Path)), value(st.update.Doc(ch.Path))
-		if before == nil || after == nil || !reflect.DeepEqual(before["spec"], after["spec"]) || !reflect.DeepEqual(before["status"], after["status"]) {
-			out[ch.Path] = []string{email}
-		}
+	for _, p := range editedPaths(st.changes, nodes) {
+		out[p] = []string{email}
 	}
 	return out
 }
 
-// edited returns the files whose spec or status changes alter, as
-// editedFiles does, from changes already computed.
-func (a *auditor) edited(changes []registry.FileChange) []string {
-	var out []string
-	for _, ch := range changes {
-		if !strings.HasSuffix(ch.Path, ".yaml") {
-			continue
-		}
-		before := blobValue(a.repo, ch.From, a.cache)
-		after := blobValue(a.repo, ch.To, a.cache)
-		if before == nil || after == nil || !reflect.DeepEqual(before["spec"], after["spec"]) || !reflect.DeepEqual(before["status"], after["status"]) {
-			out = append(out, ch.Path)
-		}
-	}
-	return out
-}
-
-// verified checks that the commit an earlier audit accepted is still in
-// the audited history, and says how not when it is not.
-func (a *auditor) verified(sha string) *Rewrite {
-	rw := &Rewrite{Verified: sha, Ref: a.res.Ref}
+// verified checks that the commit an earlier audit accepted is still on
+// the first-parent chain of the audited commit (commits), and says how not
+// when it is not.
+func (a *auditor) verified(sha string, commits []*object.Commit) *Rewrite {
+	rw := &Rewrite{Verified: sha, Ref: a.res.Ref, How: RewriteUnknown}
 	h, err := a.repo.Git.ResolveRevision(plumbing.Revision(sha))
 	if err == nil {
 		if _, cerr := a.repo.Git.CommitObject(*h); cerr != nil {
@@ -565,10 +642,18 @@ func (a *auditor) verified(sha string) *Rewrite {
 		rw.Reason = fmt.Sprintf("commit %s, accepted by an earlier audit, is unknown to this repository: history was rewritten (a force push) and the commit is gone; compare with the audited copy before trusting this history", sha)
 		return rw
 	}
-	if a.known[*h] {
-		return nil
+	for _, c := range commits {
+		if c.Hash == *h {
+			return nil
+		}
 	}
 	rw.Verified = h.String()
+	if a.known[*h] {
+		rw.How = RewriteOffChain
+		rw.Reason = fmt.Sprintf("commit %s, accepted by an earlier audit, is no longer on the first-parent chain of %s, only merged into it: history was rewritten by a merge that made it a second parent (a foxtrot merge: the branch merged into another one, which was then fast-forwarded onto it), so the audit now replays commits that were never judged as this branch's; list them with 'git log --first-parent %s..%s' and restore the branch to a merge of them onto %s", h, a.res.Ref, h, a.res.Ref, h)
+		return rw
+	}
+	rw.How = RewriteNotAncestor
 	rw.Reason = fmt.Sprintf("commit %s, accepted by an earlier audit, is not an ancestor of %s: history was rewritten (a force push); find what replaced it with 'git range-diff' before trusting this history", h, a.res.Ref)
 	return rw
 }

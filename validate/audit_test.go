@@ -265,6 +265,145 @@ func TestAuditVerified(t *testing.T) {
 	}
 }
 
+// TestAuditVerifiedFoxtrot checks --verified against a foxtrot merge: main
+// merged into a feature branch, and main fast-forwarded to that merge. The
+// commit an earlier audit accepted is still an ancestor, but it is now a
+// second parent: the first-parent chain, which the audit replays as the
+// branch's history, runs through the feature branch instead. An honest
+// fast-forward keeps it on the chain.
+func TestAuditVerifiedFoxtrot(t *testing.T) {
+	tests := []struct {
+		name   string
+		change func(s *auditStory)
+		want   string // a substring of the rewrite's reason; empty: no rewrite
+	}{
+		{
+			name: "honest fast-forward",
+			change: func(s *auditStory) {
+				s.h.git("checkout", "-q", "-b", "feature", s.dml)
+				s.h.w.set("README.md", "feature\n")
+				s.h.commit("dave", "feature")
+				s.h.git("checkout", "-q", "main")
+				s.h.git("merge", "-q", "--ff-only", "feature")
+			},
+		},
+		{
+			name: "foxtrot merge fast-forwarded onto main",
+			change: func(s *auditStory) {
+				s.h.git("checkout", "-q", "-b", "feature", s.selfMerge)
+				s.h.w.set("README.md", "feature\n")
+				s.h.commit("mallory", "feature")
+				s.h.when = s.h.when.Add(time.Hour)
+				s.h.git("merge", "-q", "--no-ff", "-m", "Merge main into feature", "main")
+				s.h.git("checkout", "-q", "main")
+				s.h.git("merge", "-q", "--ff-only", "feature")
+			},
+			want: "is no longer on the first-parent chain of",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := newAuditStory(t)
+			tt.change(s)
+			if got := s.h.git("merge-base", "--is-ancestor", s.dml, "main"); got != "" {
+				t.Fatalf("git merge-base --is-ancestor: %s", got)
+			}
+			res := s.h.audit(AuditOptions{Verified: s.dml})
+			switch {
+			case tt.want == "" && res.Rewritten != nil:
+				t.Errorf("Rewritten = %+v, want nil", res.Rewritten)
+			case tt.want != "" && res.Rewritten == nil:
+				t.Errorf("Rewritten = nil, want a reason with %q", tt.want)
+			case tt.want != "" && !strings.Contains(res.Rewritten.Reason, tt.want):
+				t.Errorf("Rewritten.Reason = %q, want it to contain %q", res.Rewritten.Reason, tt.want)
+			case tt.want != "" && res.OK():
+				t.Error("OK() = true with a rewrite, want false")
+			}
+			// A commit still on the chain stays verified.
+			if res := s.h.audit(AuditOptions{Verified: s.skipGate}); res.Rewritten != nil {
+				t.Errorf("Verified %s (on the chain): Rewritten = %+v, want nil", s.skipGate, res.Rewritten)
+			}
+		})
+	}
+}
+
+// TestAuditClockSkew plays a backdated direct push: alice's key expired
+// on 2026-11-22; after a commit of 2026-11-25, dave pushes a commit dated
+// 2026-11-20 that plans a release with a plan approval signed with the
+// expired key at a time it was still valid. Judged at its own committer
+// time, the approval would count. The audit judges it at the latest
+// committer time before it, where the key no longer counts, and warns
+// that its clock went backwards. Honest histories get no warning.
+func TestAuditClockSkew(t *testing.T) {
+	const rel = "releases/payments/1.0.0.yaml"
+	day := func(d, h int) time.Time { return time.Date(2026, 11, d, h, 0, 0, 0, time.UTC) }
+	w := newWorld(t)
+	w.edit("approvers.yaml", w.people["alice"].yaml(), w.people["alice"].yaml()+"\n          validBefore: 2026-11-22T00:00:00Z")
+
+	// Honest: the plan is committed on 2026-11-20, while alice's key is
+	// valid, then a README change on 2026-11-25.
+	t.Run("honest", func(t *testing.T) {
+		h := newGitHistory(t, w)
+		h.commit("alice", "registry: trust root")
+		w.set(rel, chgRelease("1.0.0", "planned", window1))
+		w.approve(rel, "plan", "alice", "release-manager")
+		h.commit("dave", "payments 1.0.0: plan")
+		h.when = day(25, 12)
+		w.set("README.md", "payments\n")
+		h.commit("dave", "readme")
+		res := h.audit(AuditOptions{})
+		if !res.OK() || len(res.Diagnostics) != 0 {
+			t.Errorf("OK() = %v, Diagnostics = %+v, want none", res.OK(), res.Diagnostics)
+		}
+		delete(w.files, "README.md")
+		delete(w.files, rel)
+	})
+
+	t.Run("backdated", func(t *testing.T) {
+		h := newGitHistory(t, w)
+		h.commit("alice", "registry: trust root")
+		h.when = day(25, 12)
+		w.set(rel, chgRelease("1.0.0", "draft", window1))
+		h.commit("dave", "payments 1.0.0: draft")
+
+		// Backdated, breaking no rule: a warning alone.
+		h.when = day(21, 12)
+		w.set("README.md", "payments\n")
+		readme := h.commit("dave", "readme")
+		res := h.audit(AuditOptions{})
+		if got, want := findingsOf(res.Diagnostics), []finding{{readme, "history/clock-skew", ""}}; !slices.Equal(got, want) {
+			t.Fatalf("findings = %v, want %v\n%+v", got, want, res.Diagnostics)
+		}
+		d := res.Diagnostics[0]
+		if d.Severity != registry.SeverityWarning || d.Line != 0 || !strings.Contains(d.Message, "2026-11-21T13:00:00Z") || !strings.Contains(d.Message, "judged at 2026-11-25T13:00:00Z") {
+			t.Errorf("clock-skew diagnostic = %+v, want a warning at line 0 naming both times", d)
+		}
+		if !res.OK() || res.Bypasses() != 0 || len(res.Commits) != 1 || res.Commits[0].Kind != CommitWarned {
+			t.Errorf("warnings only: OK() = %v, Bypasses() = %d, Commits = %+v; want OK, no bypass, one warned commit", res.OK(), res.Bypasses(), res.Commits)
+		}
+
+		// The attack: planned with the expired key, dated before the draft.
+		h.when = day(21, 13)
+		w.set(rel, chgRelease("1.0.0", "planned", window1))
+		w.approve(rel, "plan", "alice", "release-manager")
+		plan := h.commit("dave", "payments 1.0.0: plan")
+		for _, since := range []time.Time{{}, day(24, 0)} {
+			res := h.audit(AuditOptions{Since: since})
+			want := []finding{
+				{readme, "history/clock-skew", ""},
+				{plan, "history/clock-skew", ""},
+				{plan, "approval/insufficient", rel},
+			}
+			if got := findingsOf(res.Diagnostics); !slices.Equal(got, want) {
+				t.Errorf("since %v: findings =\n%v\nwant\n%v\n%+v", since, got, want, res.Diagnostics)
+			}
+			if res.OK() || res.Bypasses() != 1 {
+				t.Errorf("since %v: OK() = %v, Bypasses() = %d; want not OK, 1 bypass", since, res.OK(), res.Bypasses())
+			}
+		}
+	})
+}
+
 func TestAuditCleanHistory(t *testing.T) {
 	const rel = "releases/payments/1.0.0.yaml"
 	w := newWorld(t)

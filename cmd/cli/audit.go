@@ -12,25 +12,31 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/relreg/relreg/registry"
 	"github.com/relreg/relreg/validate"
 	"github.com/relreg/relreg/validate/output"
 )
 
 const auditLong = `Replay the change rules over the history of a branch, as 'relreg check'
 would have judged every commit when it landed: each first-parent commit of
---ref against its first parent, at the commit's committer time. A merge is
-judged as the merge request it closed, with the authors of the commits it
-brought in; any other commit is a direct push.
+--ref against its first parent. A merge is judged as the merge request it
+closed, with the authors of the commits it brought in; any other commit is
+a direct push.
+
+Committer times are self-declared, so the check time never goes back: each
+commit is judged at the latest committer time on the first-parent chain so
+far, from the trust root on, and a commit whose own time is earlier gets a
+history/clock-skew warning (warnings alone exit 0). --since compares with
+that check time too.
 
 The commit that introduced relreg.yaml is the trust root: it is named, not
 judged, and commits before it are skipped. Every violation is reported with
 its commit (the full SHA); a direct push with violations bypassed the rules,
 a merge with violations was merged anyway.
 
---verified names a commit an earlier audit accepted. If it is unknown or no
-longer an ancestor of --ref, history was rewritten (a force push): that is
-reported first, and the audit fails.
+--verified names a commit an earlier audit accepted. If it is unknown, no
+longer an ancestor of --ref (a force push), or no longer on its
+first-parent chain (a foxtrot merge fast-forwarded onto the branch),
+history was rewritten: that is reported first, and the audit fails.
 
 Formats: text (default), json and csv; see validate/AUDIT.md.`
 
@@ -69,7 +75,7 @@ func newAuditCmd(g *globals) *cobra.Command {
 	}
 	c.Flags().StringVar(&o.ref, "ref", "", "the branch or commit whose first-parent history is audited (default: HEAD)")
 	c.Flags().StringVar(&o.since, "since", "", "judge only commits with a committer time at or after T, RFC 3339")
-	c.Flags().StringVar(&o.verified, "verified", "", "a commit an earlier audit accepted; fail if it is no longer in the history")
+	c.Flags().StringVar(&o.verified, "verified", "", "a commit an earlier audit accepted; fail if it is no longer on the first-parent chain of --ref")
 	c.Flags().StringVar(&o.format, "format", output.Text, "output format: "+strings.Join(auditFormats, ", "))
 	return c
 }
@@ -133,8 +139,11 @@ func auditCommits(res *validate.AuditResult) map[string]validate.AuditCommit {
 }
 
 func kindText(kind string) string {
-	if kind == validate.CommitMergedAnyway {
+	switch kind {
+	case validate.CommitMergedAnyway:
 		return "merged anyway: a merge request check would have refused"
+	case validate.CommitWarned:
+		return "warned: check would have accepted it, with warnings"
 	}
 	return "bypass: a direct push check would have refused"
 }
@@ -161,8 +170,12 @@ func writeAuditText(w io.Writer, res *validate.AuditResult) error {
 		b.WriteString(output.Line(d))
 		b.WriteByte('\n')
 	}
-	fmt.Fprintf(&b, "audited %d commits, %d violations in %d commits (%d direct pushes bypassed the rules)\n",
-		res.Audited, len(res.Diagnostics), len(res.Commits), res.Bypasses())
+	fmt.Fprintf(&b, "audited %d commits, %d violations in %d commits (%d direct pushes bypassed the rules)",
+		res.Audited, res.Errors(), res.Violating(), res.Bypasses())
+	if n := res.Warnings(); n > 0 {
+		fmt.Fprintf(&b, ", %d warnings", n)
+	}
+	b.WriteByte('\n')
 	_, err := io.WriteString(w, b.String())
 	return err
 }
@@ -184,7 +197,8 @@ type auditSummary struct {
 	Errors   int `json:"errors"`
 	Warnings int `json:"warnings"`
 	// Audited counts the judged commits; Violating those that broke a
-	// rule; Bypasses the direct pushes among them.
+	// rule (not those with warnings only); Bypasses the direct pushes
+	// among them.
 	Audited   int `json:"commits"`
 	Violating int `json:"violatingCommits"`
 	Bypasses  int `json:"bypasses"`
@@ -205,7 +219,8 @@ type auditDiagnostic struct {
 func writeAuditJSON(w io.Writer, res *validate.AuditResult) error {
 	doc := auditDocument{
 		OK: res.OK(), Rewritten: res.Rewritten, Ref: res.Ref, TrustRoot: res.TrustRoot,
-		Summary:     auditSummary{Files: res.Files, Audited: res.Audited, Violating: len(res.Commits), Bypasses: res.Bypasses()},
+		Summary: auditSummary{Files: res.Files, Errors: res.Errors(), Warnings: res.Warnings(),
+			Audited: res.Audited, Violating: res.Violating(), Bypasses: res.Bypasses()},
 		Commits:     res.Commits,
 		Diagnostics: make([]auditDiagnostic, 0, len(res.Diagnostics)),
 	}
@@ -213,11 +228,6 @@ func writeAuditJSON(w io.Writer, res *validate.AuditResult) error {
 		doc.Commits = []validate.AuditCommit{}
 	}
 	for _, d := range res.Diagnostics {
-		if d.Severity == registry.SeverityWarning {
-			doc.Summary.Warnings++
-		} else {
-			doc.Summary.Errors++
-		}
 		doc.Diagnostics = append(doc.Diagnostics, auditDiagnostic{Rule: d.Rule, Severity: string(d.Severity), File: d.File,
 			Line: d.Line, Column: d.Column, Subject: d.Subject, Message: d.Message, Commit: d.Commit})
 	}

@@ -342,3 +342,54 @@ func TestParseIsStrict(t *testing.T) {
 		})
 	}
 }
+
+// TestVerifySigners checks a bundle's trusted keys against allowed_signers
+// files: one with every approver's key passes; one that lacks bob's key, or
+// lists it for his email instead of his id, names that key.
+func TestVerifySigners(t *testing.T) {
+	s := newStory(t)
+	b := s.bundle()
+	line := func(id, principal string) string {
+		return fmt.Sprintf("%s namespaces=\"relreg-approval\" %s", principal, strings.TrimSpace(string(ssh.MarshalAuthorizedKey(s.signers[id].PublicKey()))))
+	}
+	bobFP := ssh.FingerprintSHA256(s.signers["bob"].PublicKey())
+	tests := []struct {
+		name, file string
+		want       []string // substrings of the problems; none: passes
+	}{
+		{name: "every key", file: line("alice", "alice") + "\n" + line("bob", "bob") + "\n"},
+		{name: "bob's key missing", file: line("alice", "alice") + "\n", want: []string{"key " + bobFP + " (ssh-ed25519 ", "trusts for bob is not in the allowed signers for principal bob"}},
+		{name: "bob's key for his email", file: line("alice", "alice") + "\n" + line("bob", "bob@example.com") + "\n", want: []string{"the file lists it only for line 2: principals bob@example.com"}},
+		{name: "bob's key for alice", file: line("alice", "alice") + "\n" + line("bob", "alice") + "\n", want: []string{"not in the allowed signers for principal bob"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			allowed, err := registry.ParseAllowedSigners([]byte(tt.file))
+			if err != nil {
+				t.Fatal(err)
+			}
+			sum, err := VerifySigners(b, allowed)
+			if len(tt.want) == 0 {
+				if err != nil {
+					t.Fatalf("VerifySigners() error = %v", err)
+				}
+				if sum.Keys != 2 || sum.Approvers != 2 {
+					t.Errorf("VerifySigners() = %+v, want 2 keys of 2 approvers", sum)
+				}
+				return
+			}
+			var verr *VerifyError
+			if !errors.As(err, &verr) || len(verr.Problems) != 1 {
+				t.Fatalf("VerifySigners() error = %v, want one problem", err)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(verr.Problems[0], w) {
+					t.Errorf("problem = %q, want it to contain %q", verr.Problems[0], w)
+				}
+			}
+			if strings.Contains(verr.Problems[0], "trusts for alice") {
+				t.Errorf("problem = %q names alice, whose key is listed", verr.Problems[0])
+			}
+		})
+	}
+}

@@ -5,10 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
+	"time"
 
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/gowebpki/jcs"
+	"golang.org/x/crypto/ssh"
 
 	"github.com/relreg/relreg/registry"
 )
@@ -65,6 +68,10 @@ func Parse(data []byte) (*Bundle, error) {
 // contract builds, and that its signature verifies with the keys the
 // bundle lists for the base of the change exactly when the bundle says it
 // does. It returns a *VerifyError listing every problem.
+//
+// The keys are the bundle's own: Verify proves a bundle self-consistent,
+// not that its keys are the approvers'. VerifySigners checks them against
+// keys the auditor holds.
 func Verify(b *Bundle) (*Summary, error) {
 	var ps []string
 	fail := func(format string, args ...any) { ps = append(ps, fmt.Sprintf(format, args...)) }
@@ -138,10 +145,7 @@ func verifyChange(s Subject, ch Change, where string, sum *Summary, fail func(st
 	if len(inDoc) != len(ch.Approvals) {
 		fail("%s: the document holds %d approvals, the bundle lists %d", where, len(inDoc), len(ch.Approvals))
 	}
-	kr := registry.NewKeyring(&registry.ApproversDoc{
-		Doc:  &registry.Document{Path: registry.ApproversFile, Kind: registry.KindApprovers, ID: "approvers"},
-		Spec: registry.ApproversSpec{Approvers: ch.Trust.Approvers},
-	})
+	kr := ch.Trust.keyring()
 	for i, a := range ch.Approvals {
 		sum.Approvals++
 		at := fmt.Sprintf("%s: approval %d (step %s by %s)", where, i+1, a.Step, a.By)
@@ -167,6 +171,141 @@ func verifyChange(s Subject, ch Change, where string, sum *Summary, fail func(st
 			sum.Verified++
 		}
 	}
+}
+
+// keyring builds the keyring of the approvers a change's trust lists, as
+// Build used it.
+func (t Trust) keyring() *registry.Keyring {
+	return registry.NewKeyring(&registry.ApproversDoc{
+		Doc:  &registry.Document{Path: registry.ApproversFile, Kind: registry.KindApprovers, ID: "approvers"},
+		Spec: registry.ApproversSpec{Approvers: t.Approvers},
+	})
+}
+
+// SignersSummary is what VerifySigners found when every key is listed.
+type SignersSummary struct {
+	Keys      int // distinct keys the bundle trusts, by approver
+	Approvers int // approvers holding them
+}
+
+// VerifySigners checks the keys a bundle trusts against an allowed_signers
+// file the auditor holds (registry.ParseAllowedSigners): every key a
+// change's trust lists for an approver, unless revoked there, must be on a
+// line of allowed whose principals match the approver's id (the principal
+// 'relreg approvers allowed-signers' writes, and the "by" every payload
+// signs) and whose namespaces, if any, hold relreg-approval; and every
+// approval the bundle counts as verified must have been signed at a time
+// that line allows (valid-after, valid-before). A bundle carries its own
+// keys, so Verify alone proves only that it is self-consistent; this ties
+// it to keys known independently. It returns a *VerifyError listing each
+// key that is not listed, and each approval outside its key's listing.
+func VerifySigners(b *Bundle, allowed []registry.AllowedSigner) (*SignersSummary, error) {
+	type trusted struct {
+		id, fp, line string
+		listed       bool     // on a line of allowed for the approver
+		where        []string // the changes that trust it
+		approvals    int      // verified approvals it signed
+	}
+	var order []string
+	keys := map[string]*trusted{} // by approver id and fingerprint
+	var ps []string
+	listed := func(id string, k ssh.PublicKey, at time.Time) bool {
+		for _, s := range allowed {
+			if s.Allows(id, registry.SignatureNamespace, k, at) {
+				return true
+			}
+		}
+		return false
+	}
+	approvers := map[string]bool{}
+	for _, s := range b.Subjects {
+		for _, ch := range s.Changes {
+			where := fmt.Sprintf("%s at %s", s.Subject, shortSHA(ch.Commit.SHA))
+			kr := ch.Trust.keyring()
+			for _, a := range ch.Trust.Approvers {
+				for _, k := range kr.Keys(a.ID) {
+					if k.Revoked || kr.Revoked(k.Fingerprint) {
+						continue
+					}
+					key := a.ID + " " + k.Fingerprint
+					t := keys[key]
+					if t == nil {
+						t = &trusted{id: a.ID, fp: k.Fingerprint, line: strings.TrimSpace(string(ssh.MarshalAuthorizedKey(k.PublicKey))),
+							listed: listed(a.ID, k.PublicKey, time.Time{})}
+						keys[key] = t
+						order = append(order, key)
+						approvers[a.ID] = true
+					}
+					if !slices.Contains(t.where, where) {
+						t.where = append(t.where, where)
+					}
+				}
+			}
+			for i, a := range ch.Approvals {
+				if !a.Verified {
+					continue
+				}
+				sig, err := registry.ParseArmoredSignature([]byte(a.Signature))
+				if err != nil {
+					continue // Verify reports it
+				}
+				fp := ssh.FingerprintSHA256(sig.PublicKey)
+				t := keys[a.By+" "+fp]
+				if t == nil {
+					continue
+				}
+				t.approvals++
+				at, err := time.Parse(time.RFC3339, a.At)
+				if err == nil && t.listed && !listed(a.By, sig.PublicKey, at) {
+					ps = append(ps, fmt.Sprintf("%s: approval %d (step %s by %s) was signed at %s with key %s, which the allowed signers list for %s only at other times (valid-after, valid-before): the key was not trusted then", where, i+1, a.Step, a.By, a.At, fp, a.By))
+				}
+			}
+		}
+	}
+	var missing []string
+	for _, key := range order {
+		t := keys[key]
+		if t.listed {
+			continue
+		}
+		at := t.where
+		more := ""
+		if len(at) > 3 {
+			at, more = at[:3], fmt.Sprintf(" and %d more", len(t.where)-3)
+		}
+		missing = append(missing, fmt.Sprintf("key %s (%s) that the bundle trusts for %s is not in the allowed signers for principal %s%s: nothing but the bundle vouches for it; it is trusted at %s%s and signed %d of the approvals the bundle counts as verified",
+			t.fp, t.line, t.id, t.id, otherListings(allowed, t.line), strings.Join(at, ", "), more, t.approvals))
+	}
+	ps = append(missing, ps...)
+	if len(ps) > 0 {
+		return nil, &VerifyError{Problems: ps}
+	}
+	return &SignersSummary{Keys: len(order), Approvers: len(approvers)}, nil
+}
+
+// otherListings says where allowed lists a key for something else than a
+// relreg approver: other principals (an email, say: relreg matches the
+// approver id, the "by" every payload signs), other namespaces, or as a
+// certificate authority.
+func otherListings(allowed []registry.AllowedSigner, line string) string {
+	var out []string
+	for _, s := range allowed {
+		if s.Key == nil || strings.TrimSpace(string(ssh.MarshalAuthorizedKey(s.Key))) != line {
+			continue
+		}
+		what := "principals " + strings.Join(s.Principals, ",")
+		switch {
+		case s.CertAuthority:
+			what += " as a cert-authority"
+		case s.Namespaces != nil:
+			what += " in namespaces " + strings.Join(s.Namespaces, ",")
+		}
+		out = append(out, fmt.Sprintf("line %d: %s", s.Line, what))
+	}
+	if len(out) == 0 {
+		return ""
+	}
+	return " (the file lists it only for " + strings.Join(out, "; ") + ")"
 }
 
 func shortSHA(s string) string {

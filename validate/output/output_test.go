@@ -272,7 +272,8 @@ func TestRuleDescriptionsCoverContract(t *testing.T) {
 		dml/missing dml/not-verified dml/withdrawn dml/immutable dml/illegal-transition dml/deleted
 		approval/unknown-approver approval/role approval/bad-signature approval/key-expired approval/key-revoked
 		approval/stale approval/self-approval approval/insufficient approval/tampered
-		governance/unapproved backout/missing`)
+		governance/unapproved backout/missing
+		history/clock-skew`)
 	for _, id := range ids {
 		if RuleDescriptions[id] == "" {
 			t.Errorf("RuleDescriptions[%q] is missing", id)
@@ -280,6 +281,39 @@ func TestRuleDescriptionsCoverContract(t *testing.T) {
 	}
 	if len(RuleDescriptions) != len(ids) {
 		t.Errorf("RuleDescriptions has %d entries, want the contract's %d", len(RuleDescriptions), len(ids))
+	}
+}
+
+// TestSARIFWarningRule checks that history/clock-skew, the contract's one
+// warning rule, is a warning in SARIF, as its rule and as its result, with
+// no location (it has no file) and its commit in the message.
+func TestSARIFWarningRule(t *testing.T) {
+	sha := strings.Repeat("a", 40)
+	r := Result{Files: 1, Diagnostics: []registry.Diagnostic{
+		{Rule: "history/clock-skew", Severity: registry.SeverityWarning, Message: "committer time went back", Commit: sha},
+		{Rule: "approval/insufficient", Severity: registry.SeverityError, File: "releases/p/1.0.0.yaml", Line: 3, Column: 1, Message: "missing", Commit: sha},
+	}}
+	var b strings.Builder
+	if err := (sarifWriter{}).Write(&b, r); err != nil {
+		t.Fatal(err)
+	}
+	var log sarifLog
+	if err := json.Unmarshal([]byte(b.String()), &log); err != nil {
+		t.Fatal(err)
+	}
+	levels := map[string]string{}
+	for _, rule := range log.Runs[0].Tool.Driver.Rules {
+		levels[rule.ID] = rule.DefaultConfiguration.Level
+	}
+	if got, want := levels["history/clock-skew"], "warning"; got != want {
+		t.Errorf("rule history/clock-skew level = %q, want %q", got, want)
+	}
+	if got, want := levels["approval/insufficient"], "error"; got != want {
+		t.Errorf("rule approval/insufficient level = %q, want %q", got, want)
+	}
+	res := log.Runs[0].Results[0]
+	if res.RuleID != "history/clock-skew" || res.Level != "warning" || len(res.Locations) != 0 || !strings.Contains(res.Message.Text, sha) {
+		t.Errorf("result = %+v, want a clock-skew warning without location naming its commit", res)
 	}
 }
 

@@ -67,7 +67,12 @@ var RuleDescriptions = map[string]string{
 	"approval/tampered":            "An existing approval entry was changed or removed.",
 	"governance/unapproved":        "A change to relreg.yaml or approvers.yaml lacks govern approvals.",
 	"backout/missing":              "A medium or high risk release has no backout plan.",
+	"history/clock-skew":           "A commit's committer time is earlier than one before it on the first-parent chain (a warning).",
 }
+
+// warningRules are the rule ids whose diagnostics are warnings by default;
+// every other rule is an error.
+var warningRules = map[string]bool{"history/clock-skew": true}
 
 type sarifWriter struct{}
 
@@ -147,7 +152,11 @@ func (sarifWriter) Write(w io.Writer, r Result) error {
 	slices.Sort(ids)
 	rules := make([]sarifRule, 0, len(ids))
 	for _, id := range ids {
-		rule := sarifRule{ID: id, HelpURI: HelpURI, DefaultConfiguration: &sarifLevels{Level: "error"}}
+		level := "error"
+		if warningRules[id] {
+			level = "warning"
+		}
+		rule := sarifRule{ID: id, HelpURI: HelpURI, DefaultConfiguration: &sarifLevels{Level: level}}
 		if desc, ok := RuleDescriptions[id]; ok {
 			rule.ShortDescription = &sarifText{Text: desc}
 		}
