@@ -2,11 +2,7 @@ package registry
 
 import (
 	"bytes"
-	"crypto/ecdsa"
 	"crypto/ed25519"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/rsa"
 	"encoding/base64"
 	"encoding/pem"
 	"os"
@@ -24,64 +20,46 @@ type fuzzSigner struct {
 	signer ssh.Signer
 }
 
-// fuzzSigners returns one fresh key of every accepted type (Ed25519, RSA,
-// ECDSA on the three curves, a FIDO Ed25519 key signing with user
-// presence) and the demo keys of the example registry.
+// fuzzSigners returns a key of every accepted type: the test keys under
+// testdata/sig/keys (Ed25519, RSA, ECDSA on the three curves), a FIDO
+// Ed25519 key signing with user presence, and the demo keys of the example
+// registry. They are the same in every run and in every process of a fuzz
+// run, whose workers each run the setup again.
 func fuzzSigners(tb testing.TB) []fuzzSigner {
 	tb.Helper()
 	var out []fuzzSigner
-	add := func(name string, key any) {
-		s, err := ssh.NewSignerFromKey(key)
-		if err != nil {
-			tb.Fatal(err)
+	read := func(prefix, dir string) {
+		paths, _ := filepath.Glob(filepath.Join(dir, "*"))
+		for _, p := range paths {
+			if filepath.Ext(p) != "" {
+				continue // public halves, README, scripts
+			}
+			data, err := os.ReadFile(p)
+			if err != nil {
+				tb.Fatal(err)
+			}
+			s, err := ssh.ParsePrivateKey(data)
+			if err != nil {
+				tb.Fatalf("%s: %v", p, err)
+			}
+			out = append(out, fuzzSigner{prefix + filepath.Base(p), s})
 		}
-		out = append(out, fuzzSigner{name, s})
 	}
-	_, ed, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	add("ed25519", ed)
-	rsaKey, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	add("rsa", rsaKey)
-	for _, c := range []elliptic.Curve{elliptic.P256(), elliptic.P384(), elliptic.P521()} {
-		k, err := ecdsa.GenerateKey(c, rand.Reader)
-		if err != nil {
-			tb.Fatal(err)
-		}
-		add("ecdsa-"+c.Params().Name, k)
-	}
-	pk, sk, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		tb.Fatal(err)
-	}
+	read("", filepath.Join("testdata", "sig", "keys"))
+	sk := ed25519.NewKeyFromSeed(bytes.Repeat([]byte{7}, ed25519.SeedSize))
 	app := "ssh:"
 	pub, err := ssh.ParsePublicKey(ssh.Marshal(struct {
 		Name        string
 		KeyBytes    []byte
 		Application string
-	}{ssh.KeyAlgoSKED25519, pk, app}))
+	}{ssh.KeyAlgoSKED25519, sk.Public().(ed25519.PublicKey), app}))
 	if err != nil {
 		tb.Fatal(err)
 	}
 	out = append(out, fuzzSigner{"sk-ed25519", &softToken{priv: sk, pub: pub, app: app, flags: skFlagUserPresence}})
-	demo, _ := filepath.Glob(filepath.Join("..", "examples", "basic", "demo-keys", "*"))
-	for _, p := range demo {
-		if filepath.Ext(p) != "" || strings.HasSuffix(p, ".sh") {
-			continue
-		}
-		data, err := os.ReadFile(p)
-		if err != nil {
-			tb.Fatal(err)
-		}
-		s, err := ssh.ParsePrivateKey(data)
-		if err != nil {
-			continue // README and scripts
-		}
-		out = append(out, fuzzSigner{"demo-" + filepath.Base(p), s})
+	read("demo-", filepath.Join("..", "examples", "basic", "demo-keys"))
+	if len(out) < 8 {
+		tb.Fatalf("fuzzSigners() found %d keys, want the test keys and the demo keys", len(out))
 	}
 	return out
 }
