@@ -83,10 +83,10 @@ func fuzzApprovers(tb testing.TB) ([]Approver, []signedApproval) {
 // FuzzVerifyApproval checks approvals whose fields, signature and signing
 // key listing the fuzzer changes, starting from real signed approvals. It
 // never panics, and an approval holds only as it was signed: if it holds,
-// the registry, subject, step, approver, role, time and digest are the
-// signed ones, the armor carries the signed blob, and the listing it was
-// checked against is the signing key, not revoked and valid at the
-// approval's time.
+// its armor carries one of the signatures that were made, its registry,
+// subject, step, approver, role, time and digest are exactly the ones that
+// signature was made for, and a changed listing of the signing key is not
+// revoked, not another approver's and valid at the approval's time.
 func FuzzVerifyApproval(f *testing.F) {
 	approvers, signed := fuzzApprovers(f)
 	keyring := func(i, j int, k Key) *Keyring {
