@@ -8,9 +8,10 @@ import (
 	"github.com/relreg/relreg/registry"
 )
 
-// trust is what the base of a change says about who may approve what:
-// approvers, their roles and keys, and the approval requirements. A change
-// never supplies its own trust.
+// trust is what the base tip of a change (the target branch as it is now,
+// not the merge-base) says about who may approve what: approvers, their
+// roles and keys, and the approval requirements. A change never supplies
+// its own trust.
 type trust struct {
 	name    string // the registry's name, part of every payload
 	policy  registry.ApprovalPolicy
@@ -20,6 +21,7 @@ type trust struct {
 	broken bool
 }
 
+// newTrust reads the trust of a registry: only its Config and Approvers.
 func newTrust(base *registry.Registry) *trust {
 	t := &trust{broken: base.Config == nil}
 	if base.Config != nil {
