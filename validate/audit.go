@@ -524,6 +524,10 @@ func (a *auditor) commit(reg *registry.Registry, st *auditStep) (*registry.Regis
 
 // judge has a worker run the change rules on the move from base to head
 // that a first-parent commit made. base and head are not changed after.
+// base is the registry at the commit's first parent: the tip of the branch
+// when the commit landed, which is where a check takes its trust from (a
+// merge's first parent is the base tip of the merge request it closed), so
+// ChangeInput.Trust is left nil and trust comes from base.
 func (a *auditor) judge(st *auditStep, base, head *registry.Registry) {
 	a.jobs <- auditJob{seq: st.seq, in: ChangeInput{Base: base, Head: head, Now: st.now, Authors: st.authors}}
 }

@@ -90,7 +90,8 @@ func editedFiles(repo *registry.Repo, parent, c *object.Commit, cache *registry.
 }
 
 // Authors returns, for each registry file, the lower-case emails of the
-// authors of commits in base..head that changed its spec or status. Merge
+// authors of commits in base..head (every commit of head when base is nil)
+// that changed its spec or status. Merge
 // commits are skipped: the commits they bring in are visited themselves.
 // A commit that only adds approval entries changes neither.
 func Authors(repo *registry.Repo, base, head *object.Commit, cache *registry.ParseCache) (map[string][]string, error) {
@@ -162,9 +163,13 @@ func mergeEdits(repo *registry.Repo, c *object.Commit, parents []*object.Commit,
 	return out, nil
 }
 
-// ancestors returns every commit reachable from c, c included.
+// ancestors returns every commit reachable from c, c included; none for
+// a nil c (a head that shares no history with the base).
 func ancestors(c *object.Commit) (map[plumbing.Hash]bool, error) {
 	set := map[plumbing.Hash]bool{}
+	if c == nil {
+		return set, nil
+	}
 	iter := object.NewCommitPreorderIter(c, nil, nil)
 	err := iter.ForEach(func(x *object.Commit) error {
 		set[x.Hash] = true

@@ -73,12 +73,34 @@ var zeroHash = plumbing.ZeroHash.String()
 
 // Receive judges the updates of a push: every update of a protected branch
 // must be a fast-forward whose change passes Check; protected branches are
-// never deleted. Updates of other refs are not checked.
+// never deleted; replace refs are refused. Updates of other refs are not
+// checked.
+//
+// A new protected branch, and an update of one whose old tip holds no
+// registry, is judged as a merge request into the first protected branch
+// (in opts.Protected order) that holds a registry: trust from that
+// branch's tip, changes from the merge-base. Only when no protected branch
+// holds a registry does a push stand on its own, judged by the static
+// rules (the trust root).
+//
+// Every update is judged against the refs as they were before the push
+// (the Old side of the push's own updates): never against a ref the same
+// push creates or moves, whose new tip is only proposed. Git refuses the
+// whole push when the hook refuses one of its refs.
 func Receive(repo *registry.Repo, updates []RefUpdate, opts ReceiveOptions) ([]RefResult, error) {
 	cache := registry.NewParseCache()
+	before := prePush(updates)
 	var out []RefResult
 	for _, u := range updates {
 		res := RefResult{Update: u}
+		if strings.HasPrefix(u.Ref, "refs/replace/") {
+			res.Checked = true
+			if u.New != zeroHash {
+				res.Refused = "replace refs make git show other objects than relreg checks (git log, git show and checkouts honour them, relreg does not): push the commits themselves instead of replacing them"
+			}
+			out = append(out, res)
+			continue
+		}
 		branch, isBranch := strings.CutPrefix(u.Ref, "refs/heads/")
 		if !isBranch || !slices.Contains(opts.Protected, branch) {
 			out = append(out, res)
@@ -89,28 +111,8 @@ func Receive(repo *registry.Repo, updates []RefUpdate, opts ReceiveOptions) ([]R
 		case u.New == zeroHash:
 			res.Refused = fmt.Sprintf("%s is protected and may not be deleted", branch)
 		case u.Old == zeroHash:
-			// A new protected branch is judged against an existing one, as
-			// a merge request into it would be; only the first protected
-			// branch of a repository (the trust root) stands on its own.
-			base := existingProtected(repo, opts.Protected, u.Ref)
-			if base == "" {
-				ds, err := staticAt(repo, u.New, opts.Now, cache)
-				if err != nil {
-					return nil, err
-				}
-				res.Diagnostics = ds
-				break
-			}
-			cr, err := Check(repo, CheckOptions{Base: base, Head: u.New, Now: opts.Now, Cache: cache})
-			switch {
-			case errors.Is(err, ErrNoBaseRegistry):
-				if res.Diagnostics, err = staticAt(repo, u.New, opts.Now, cache); err != nil {
-					return nil, err
-				}
-			case err != nil:
-				res.Refused = fmt.Sprintf("%s is protected: a new protected branch must share history with %s, and this one cannot be checked against it (%v)", branch, short(base), err)
-			default:
-				res.Diagnostics = cr.Diagnostics
+			if err := receiveAgainstProtected(repo, &res, before, opts, cache); err != nil {
+				return nil, err
 			}
 		default:
 			oldC, err := repo.Resolve(u.Old)
@@ -129,8 +131,9 @@ func Receive(repo *registry.Repo, updates []RefUpdate, opts ReceiveOptions) ([]R
 			}
 			cr, err := Check(repo, CheckOptions{Base: u.Old, Head: u.New, Now: opts.Now, Cache: cache})
 			if errors.Is(err, ErrNoBaseRegistry) {
-				// This push adds the registry: the trust root.
-				if res.Diagnostics, err = staticAt(repo, u.New, opts.Now, cache); err != nil {
+				// The old tip holds no registry: judged as a new protected
+				// branch would be.
+				if err := receiveAgainstProtected(repo, &res, before, opts, cache); err != nil {
 					return nil, err
 				}
 				break
@@ -145,17 +148,62 @@ func Receive(repo *registry.Repo, updates []RefUpdate, opts ReceiveOptions) ([]R
 	return out, nil
 }
 
-// existingProtected returns the commit of a protected branch other than ref
-// that the repository already has, or "".
-func existingProtected(repo *registry.Repo, protected []string, ref string) string {
-	for _, b := range protected {
-		name := plumbing.NewBranchReferenceName(b)
-		if name.String() == ref {
+// receiveAgainstProtected judges res.Update as a merge request into the
+// first other protected branch whose tip before the push holds a registry,
+// or by the static rules when there is none.
+func receiveAgainstProtected(repo *registry.Repo, res *RefResult, before map[string]string, opts ReceiveOptions, cache *registry.ParseCache) error {
+	u := res.Update
+	for _, b := range opts.Protected {
+		name := plumbing.NewBranchReferenceName(b).String()
+		if name == u.Ref {
 			continue
 		}
-		if r, err := repo.Git.Reference(name, true); err == nil {
-			return r.Hash().String()
+		tip := refBefore(repo, before, name)
+		if tip == "" {
+			continue
 		}
+		cr, err := Check(repo, CheckOptions{Base: tip, Head: u.New, Now: opts.Now, Cache: cache})
+		switch {
+		case errors.Is(err, ErrNoBaseRegistry):
+			continue // no registry there to judge against: try the next
+		case err != nil:
+			res.Refused = fmt.Sprintf("%s is protected: it must be judged against %s (%s), and cannot be (%v)", strings.TrimPrefix(u.Ref, "refs/heads/"), b, short(tip), err)
+		default:
+			res.Diagnostics = cr.Diagnostics
+		}
+		return nil
+	}
+	// No protected branch holds a registry: this push is the trust root.
+	ds, err := staticAt(repo, u.New, opts.Now, cache)
+	res.Diagnostics = ds
+	return err
+}
+
+// prePush returns the old tip of every ref the push updates ("" for a ref
+// it creates): the refs as they were before the push.
+func prePush(updates []RefUpdate) map[string]string {
+	out := make(map[string]string, len(updates))
+	for _, u := range updates {
+		if u.Old == zeroHash {
+			out[u.Ref] = ""
+		} else {
+			out[u.Ref] = u.Old
+		}
+	}
+	return out
+}
+
+// refBefore returns the commit a ref named before the push, or "" when it
+// did not exist. A pre-receive hook runs before git moves any ref, so the
+// repository's refs are the state before the push; the push's own old
+// tips say the same, and are used for the refs it updates, so that the
+// verdict holds even where refs were already moved.
+func refBefore(repo *registry.Repo, before map[string]string, ref string) string {
+	if old, ok := before[ref]; ok {
+		return old
+	}
+	if r, err := repo.Git.Reference(plumbing.ReferenceName(ref), true); err == nil {
+		return r.Hash().String()
 	}
 	return ""
 }

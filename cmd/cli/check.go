@@ -15,9 +15,11 @@ merge-base of --base and the head, to the head. The head is the working tree
 
 Every change rule applies: the release lifecycle and its gates, frozen fields,
 append-only releases, DML entries and approvals, schedule and governance
-approvals. Approvers, roles, keys and requirements are read from the base,
-never from the change. The static rules run on the files the change touches
-and on what they affect.`
+approvals. Approvers, roles, keys and requirements are read from --base
+itself (the target branch's tip, not the merge-base), never from the
+change. A head that forked before relreg.yaml existed, or shares no history
+with --base, adds every file of its registry. The static rules run on the
+files the change touches and on what they affect.`
 
 const checkExample = `  # in CI, on a merge request
   relreg check --base origin/main --head HEAD

@@ -23,7 +23,15 @@ on stdin as git gives them, checks every update of a protected branch as
 'relreg check' would (base: the old tip, head: the new tip), refuses
 deletions and non-fast-forward updates of protected branches, prints the
 diagnostics (git shows them to the pusher) and exits non-zero to refuse the
-push.`
+push.
+
+A new protected branch, or one whose old tip holds no registry, is checked
+as a merge request into the first protected branch (in --branch order)
+whose tip holds a registry: trust from that tip, changes from the
+merge-base. Only when no protected branch holds a registry is a push judged
+by the static rules alone. Every ref is judged against the refs as they
+were before the push. Pushes of refs/replace/* are refused: git shows the
+replacement objects, relreg judges the real ones.`
 
 const hookExample = `  # on a laptop, in the registry's repository
   relreg hook install

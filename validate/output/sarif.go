@@ -61,7 +61,7 @@ var RuleDescriptions = map[string]string{
 	"approval/bad-signature":       "An approval's signature does not verify.",
 	"approval/key-expired":         "An approval was signed with a key outside its validity.",
 	"approval/key-revoked":         "An approval was signed with a revoked key.",
-	"approval/stale":               "An approval signed another digest than the subject's.",
+	"approval/stale":               "An approval the change adds signs another digest than the subject's.",
 	"approval/self-approval":       "An approver approved a subject they own or changed.",
 	"approval/insufficient":        "A step lacks the approvals the registry requires.",
 	"approval/tampered":            "An existing approval entry was changed or removed.",
