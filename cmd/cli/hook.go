@@ -1,10 +1,12 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -31,7 +33,11 @@ whose tip holds a registry: trust from that tip, changes from the
 merge-base. Only when no protected branch holds a registry is a push judged
 by the static rules alone. Every ref is judged against the refs as they
 were before the push. Pushes of refs/replace/* are refused: git shows the
-replacement objects, relreg judges the real ones.`
+replacement objects, relreg judges the real ones.
+
+The hook has a wall-clock budget (--timeout, default 60s, or
+RELREG_HOOK_TIMEOUT): a push it has not finished judging by then is refused
+with a message saying so. It never accepts a push it did not judge.`
 
 const hookExample = `  # on a laptop, in the registry's repository
   relreg hook install
@@ -110,6 +116,7 @@ exec relreg check --base HEAD --registry %q
 func newHookPreReceiveCmd(g *globals) *cobra.Command {
 	var branches []string
 	var format, now string
+	timeout := defaultHookTimeout()
 	c := &cobra.Command{
 		Use:   "pre-receive",
 		Short: "Check a push on the git server (reads old new ref lines on stdin)",
@@ -131,7 +138,13 @@ func newHookPreReceiveCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			results, err := validate.Receive(repo, updates, validate.ReceiveOptions{Protected: branches, Now: t})
+			results, err := receiveWithin(timeout, func() ([]validate.RefResult, error) {
+				return validate.Receive(repo, updates, validate.ReceiveOptions{Protected: branches, Now: t})
+			})
+			if errors.Is(err, errHookTimeout) {
+				fmt.Fprintf(g.stdout, "relreg: push refused: judging it took longer than the hook's budget of %s; nothing was accepted. Push fewer or smaller changes at once, or raise the budget (relreg hook pre-receive --timeout, or RELREG_HOOK_TIMEOUT)\n", timeout)
+				return exitCode(exitInvalid)
+			}
 			if err != nil {
 				return err
 			}
@@ -162,7 +175,46 @@ func newHookPreReceiveCmd(g *globals) *cobra.Command {
 	c.Flags().StringSliceVar(&branches, "branch", defaultProtected(), "protected branch (repeatable; default from RELREG_PROTECTED_BRANCHES, else main,master)")
 	c.Flags().StringVar(&format, "format", output.Text, "output format: "+strings.Join(output.Formats, ", "))
 	c.Flags().StringVar(&now, "now", "", "the check time, RFC 3339 (default: now)")
+	c.Flags().DurationVar(&timeout, "timeout", timeout, "refuse the push when judging it takes longer (default from RELREG_HOOK_TIMEOUT, else 60s)")
 	return c
+}
+
+// errHookTimeout is returned by receiveWithin when the budget ran out.
+var errHookTimeout = errors.New("the hook's time budget ran out")
+
+// receiveWithin runs judge, and gives up with errHookTimeout when it has
+// not returned within budget: the process then exits and refuses the push,
+// so that a push that cannot be judged in time is never accepted. A budget
+// of 0 or less waits for ever.
+func receiveWithin(budget time.Duration, judge func() ([]validate.RefResult, error)) ([]validate.RefResult, error) {
+	if budget <= 0 {
+		return judge()
+	}
+	type verdict struct {
+		results []validate.RefResult
+		err     error
+	}
+	done := make(chan verdict, 1)
+	go func() {
+		r, err := judge()
+		done <- verdict{r, err}
+	}()
+	timer := time.NewTimer(budget)
+	defer timer.Stop()
+	select {
+	case v := <-done:
+		return v.results, v.err
+	case <-timer.C:
+		return nil, errHookTimeout
+	}
+}
+
+// defaultHookTimeout is RELREG_HOOK_TIMEOUT when it parses, else 60 s.
+func defaultHookTimeout() time.Duration {
+	if d, err := time.ParseDuration(os.Getenv("RELREG_HOOK_TIMEOUT")); err == nil {
+		return d
+	}
+	return 60 * time.Second
 }
 
 func defaultProtected() []string {
