@@ -49,6 +49,10 @@ fuzz: ## Fuzz the YAML parser for a while (FUZZLONG=10m make fuzz for longer)
 bench: ## Run the benchmarks
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
+.PHONY: stress
+stress: build ## Replay hostile inputs against bin/relreg: exit code, time and peak RSS of each (needs git)
+	$(GO) run ./cmd/relreg-stress -relreg $(BIN)
+
 .PHONY: demo
 demo: build ## Validate the example registry, then watch a broken copy get caught
 	@RELREG="$(CURDIR)/$(BIN)" bash -c "$$DEMO"
