@@ -131,6 +131,13 @@ func Audit(repo *registry.Repo, opts AuditOptions) (*AuditResult, error) {
 	if err != nil {
 		return nil, err
 	}
+	if opts.Verified != "" {
+		// An ambiguous SHA (or one naming a tree) cannot be judged; an
+		// unknown one is history rewritten, reported below.
+		if _, err := repo.Resolve(opts.Verified); err != nil && !errors.Is(err, registry.ErrUnknownRevision) {
+			return nil, fmt.Errorf("--verified: %w", err)
+		}
+	}
 	a := &auditor{repo: repo, cache: opts.Cache, full: opts.Full, since: opts.Since, known: make(map[plumbing.Hash]bool, len(commits)), res: &AuditResult{Ref: tip.Hash.String()}}
 	steps := make(chan *auditStep, 64)
 	stop := make(chan struct{})
@@ -555,17 +562,13 @@ func (a *auditor) edited(changes []registry.FileChange) []string {
 // the audited history, and says how not when it is not.
 func (a *auditor) verified(sha string) *Rewrite {
 	rw := &Rewrite{Verified: sha, Ref: a.res.Ref}
-	h, err := a.repo.Git.ResolveRevision(plumbing.Revision(sha))
-	if err == nil {
-		if _, cerr := a.repo.Git.CommitObject(*h); cerr != nil {
-			err = cerr // a tree or blob: not a commit an audit accepted
-		}
-	}
+	c, err := a.repo.Resolve(sha)
 	if err != nil {
 		rw.Reason = fmt.Sprintf("commit %s, accepted by an earlier audit, is unknown to this repository: history was rewritten (a force push) and the commit is gone; compare with the audited copy before trusting this history", sha)
 		return rw
 	}
-	if a.known[*h] {
+	h := c.Hash
+	if a.known[h] {
 		return nil
 	}
 	rw.Verified = h.String()

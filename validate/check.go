@@ -66,8 +66,10 @@ func Check(repo *registry.Repo, opts CheckOptions) (*CheckResult, error) {
 		if headCommit, err = repo.Resolve(opts.Head); err != nil {
 			return nil, err
 		}
-	} else if headCommit, err = repo.Resolve("HEAD"); err != nil {
+	} else if headCommit, err = repo.Resolve("HEAD"); errors.Is(err, registry.ErrUnknownRevision) {
 		headCommit = nil // an unborn branch: the working tree has no commits
+	} else if err != nil {
+		return nil, err
 	}
 	base := baseTip
 	if headCommit != nil {
