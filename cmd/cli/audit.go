@@ -35,10 +35,10 @@ reported first, and the audit fails.
 Formats: text (default), json and csv; see validate/AUDIT.md.`
 
 const auditExample = `  relreg audit
-  relreg audit --ref origin/main --since 2026-01-01T00:00:00Z --format csv > audit.csv
+  relreg audit --ref refs/remotes/origin/main --since 2026-01-01T00:00:00Z --format csv > audit.csv
 
   # in a scheduled job: fail when main was force-pushed since the last audit
-  relreg audit --ref origin/main --verified "$(cat last-audited-sha)"`
+  relreg audit --ref refs/remotes/origin/main --verified "$(cat last-audited-sha)"`
 
 // Audit output formats.
 const auditCSV = "csv"

@@ -24,7 +24,7 @@ release, the DML entries of its components and its schedule come along.
 repository. The format is documented in validate/AUDIT.md.`
 
 const evidenceExample = `  relreg evidence payments@2.4.0 -o payments-2.4.0.evidence.json
-  relreg evidence dml/payments-api@2.4.0 --ref origin/main -o dml.json
+  relreg evidence dml/payments-api@2.4.0 --ref refs/remotes/origin/main -o dml.json
   relreg evidence verify payments-2.4.0.evidence.json`
 
 type evidenceOptions struct {

@@ -37,7 +37,7 @@ document is found from its path or subject.
 describes it.`
 
 const logExample = `  relreg log payments@2.4.0
-  relreg log dml/payments-api@2.4.0 --ref origin/main
+  relreg log dml/payments-api@2.4.0 --ref refs/remotes/origin/main
   relreg log releases/payments/2.4.0.yaml --format json`
 
 // Output formats of log and report.

@@ -30,7 +30,7 @@ service and a last row "all", with fixed columns).`
 
 const reportExample = `  relreg report
   relreg report --since 2026-01-01T00:00:00Z --format csv > kpis.csv
-  relreg report --ref origin/main --format json`
+  relreg report --ref refs/remotes/origin/main --format json`
 
 type reportOptions struct {
 	ref    string
