@@ -11,6 +11,7 @@ import (
 
 	"github.com/relreg/relreg/registry"
 	"github.com/relreg/relreg/registry/evidence"
+	"github.com/relreg/relreg/validate/output"
 )
 
 const evidenceLong = `Write a self-contained evidence bundle (JSON) for one subject: every
@@ -97,7 +98,7 @@ func runEvidenceVerify(g *globals, file string) error {
 	var verr *evidence.VerifyError
 	if errors.As(err, &verr) {
 		for _, p := range verr.Problems {
-			fmt.Fprintf(g.stdout, "%s: %s\n", file, p)
+			fmt.Fprintf(g.stdout, "%s: %s\n", output.EscapePath(file), output.Escape(p))
 		}
 		return exitCode(exitInvalid)
 	}
@@ -105,6 +106,6 @@ func runEvidenceVerify(g *globals, file string) error {
 		return err
 	}
 	fmt.Fprintf(g.stdout, "%s: ok: %s at %s, %d changes, %d of %d approvals verified with the keys the bundle lists for each base (check them, and the commits, against a clone)\n",
-		file, sum.Subject, sum.Ref, sum.Changes, sum.Verified, sum.Approvals)
+		output.EscapePath(file), output.Escape(sum.Subject), output.Escape(sum.Ref), sum.Changes, sum.Verified, sum.Approvals)
 	return nil
 }
