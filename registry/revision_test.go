@@ -286,3 +286,25 @@ func TestResolveShadowedHEAD(t *testing.T) {
 		t.Errorf("Resolve(refs/heads/HEAD) = %v, %v; want %s: full names always work", got, err, c["c1"])
 	}
 }
+
+// FuzzParseRevision: any string is a revision or an error, never a panic,
+// and a form Resolve refuses is never split into a name it would resolve.
+func FuzzParseRevision(f *testing.F) {
+	for _, s := range []string{"HEAD", "@", "origin/main~2^2", "v1^{}", "main@{u}", ":/x", "A..B", "HEAD^!", "~", "^", "HEAD~99999999999999999999", "a^{commit}~1"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, rev string) {
+		name, steps, err := parseRevision(rev)
+		if err != nil {
+			return
+		}
+		if strings.Contains(name, "@{") || strings.ContainsAny(name, "~^:") || strings.Contains(name, "..") {
+			t.Errorf("parseRevision(%q) name = %q", rev, name)
+		}
+		for _, s := range steps {
+			if s.n < 0 {
+				t.Errorf("parseRevision(%q) step %v", rev, s)
+			}
+		}
+	})
+}

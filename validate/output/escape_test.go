@@ -203,3 +203,23 @@ func xmlChar(r rune) bool {
 	return r == 0x09 || r == 0x0a || r == 0x0d ||
 		0x20 <= r && r <= 0xd7ff || 0xe000 <= r && r <= 0xfffd || 0x10000 <= r && r <= 0x10ffff
 }
+
+// FuzzEscape: whatever the input, the escaped text is one line of UTF-8
+// holding no control character and nothing XML forbids.
+func FuzzEscape(f *testing.F) {
+	for _, s := range hostile {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		for _, got := range []string{Escape(s), EscapePath(s)} {
+			if !utf8.ValidString(got) {
+				t.Fatalf("Escape(%q) = %q, not UTF-8", s, got)
+			}
+			for _, r := range got {
+				if r < 0x20 || r == 0x7f || unsafeRune(r) || !xmlChar(r) {
+					t.Fatalf("Escape(%q) = %q holds %U", s, got, r)
+				}
+			}
+		}
+	})
+}
