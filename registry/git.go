@@ -93,20 +93,6 @@ func reopen(g *git.Repository, worktree billy.Filesystem) (*git.Repository, erro
 	return git.Open(keep, worktree)
 }
 
-// Resolve returns the commit a revision names: a branch, tag, SHA (short or
-// full), remote branch or an expression such as HEAD~2, as git accepts them.
-func (r *Repo) Resolve(rev string) (*object.Commit, error) {
-	h, err := r.Git.ResolveRevision(plumbing.Revision(rev))
-	if err != nil {
-		return nil, fmt.Errorf("%w %q: %v", ErrUnknownRevision, rev, err)
-	}
-	c, err := r.Git.CommitObject(*h)
-	if err != nil {
-		return nil, fmt.Errorf("%w %q: %v", ErrUnknownRevision, rev, err)
-	}
-	return c, nil
-}
-
 // FS returns the registry folder of a commit as an io/fs.FS. Files of the
 // tree are read lazily; their blob hashes serve as parse-cache keys.
 func (r *Repo) FS(c *object.Commit) (fs.FS, error) {

@@ -429,9 +429,13 @@ jobs:
 
       # Judges the pull request as a merge request shows it: from the
       # merge-base with the target branch to the head of the pull request.
+      # The base is named in full: a pull request may push a tag named
+      # origin/<branch>, which git prefers to the remote-tracking branch.
       - name: Check the change
         if: github.event_name == 'pull_request'
-        run: relreg check --base origin/${{ github.base_ref }}
+        env:
+          BASE_REF: ${{ github.base_ref }}
+        run: relreg check --base "refs/remotes/origin/$BASE_REF"
 `
 
 const initReadme = "# Release registry %s\n\n" + `This repository is a [relreg](https://github.com/relreg/relreg) release

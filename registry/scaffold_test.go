@@ -424,7 +424,7 @@ func TestInitInRepositorySubfolder(t *testing.T) {
 					t.Errorf("workflow at the root differs from InitWorkflow:\n%s", got)
 				}
 			} else {
-				for _, want := range []string{"run: relreg validate --registry " + tt.flag + "\n", "run: relreg check --registry " + tt.flag + " --base origin/"} {
+				for _, want := range []string{"run: relreg validate --registry " + tt.flag + "\n", "run: relreg check --registry " + tt.flag + " --base \"refs/remotes/origin/$BASE_REF\""} {
 					if !strings.Contains(got, want) {
 						t.Errorf("workflow lacks %q:\n%s", want, got)
 					}

@@ -191,6 +191,13 @@ func Audit(repo *registry.Repo, opts AuditOptions) (*AuditResult, error) {
 	if err != nil {
 		return nil, err
 	}
+	if opts.Verified != "" {
+		// An ambiguous SHA (or one naming a tree) cannot be judged; an
+		// unknown one is history rewritten, reported below.
+		if _, err := repo.Resolve(opts.Verified); err != nil && !errors.Is(err, registry.ErrUnknownRevision) {
+			return nil, fmt.Errorf("--verified: %w", err)
+		}
+	}
 	a := &auditor{repo: repo, cache: opts.Cache, full: opts.Full, since: opts.Since, known: make(map[plumbing.Hash]bool, len(commits)), res: &AuditResult{Ref: tip.Hash.String()}}
 	steps := make(chan *auditStep, 64)
 	stop := make(chan struct{})
@@ -636,23 +643,19 @@ func pushAuthors(base *registry.Registry, st *auditStep) map[string][]string {
 // when it is not.
 func (a *auditor) verified(sha string, commits []*object.Commit) *Rewrite {
 	rw := &Rewrite{Verified: sha, Ref: a.res.Ref, How: RewriteUnknown}
-	h, err := a.repo.Git.ResolveRevision(plumbing.Revision(sha))
-	if err == nil {
-		if _, cerr := a.repo.Git.CommitObject(*h); cerr != nil {
-			err = cerr // a tree or blob: not a commit an audit accepted
-		}
-	}
+	c, err := a.repo.Resolve(sha)
 	if err != nil {
 		rw.Reason = fmt.Sprintf("commit %s, accepted by an earlier audit, is unknown to this repository: history was rewritten (a force push) and the commit is gone; compare with the audited copy before trusting this history", sha)
 		return rw
 	}
-	for _, c := range commits {
-		if c.Hash == *h {
+	h := c.Hash
+	for _, fp := range commits {
+		if fp.Hash == h {
 			return nil
 		}
 	}
 	rw.Verified = h.String()
-	if a.known[*h] {
+	if a.known[h] {
 		rw.How = RewriteOffChain
 		rw.Reason = fmt.Sprintf("commit %s, accepted by an earlier audit, is no longer on the first-parent chain of %s, only merged into it: history was rewritten by a merge that made it a second parent (a foxtrot merge: the branch merged into another one, which was then fast-forwarded onto it), so the audit now replays commits that were never judged as this branch's; list them with 'git log --first-parent %s..%s' and restore the branch to a merge of them onto %s", h, a.res.Ref, h, a.res.Ref, h)
 		return rw

@@ -72,8 +72,10 @@ func Check(repo *registry.Repo, opts CheckOptions) (*CheckResult, error) {
 		if headCommit, err = repo.Resolve(opts.Head); err != nil {
 			return nil, err
 		}
-	} else if headCommit, err = repo.Resolve("HEAD"); err != nil {
+	} else if headCommit, err = repo.Resolve("HEAD"); errors.Is(err, registry.ErrUnknownRevision) {
 		headCommit = nil // an unborn branch: the working tree has no commits
+	} else if err != nil {
+		return nil, err
 	}
 	tipFS, err := repo.FS(baseTip)
 	if err != nil {

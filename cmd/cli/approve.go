@@ -12,6 +12,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/relreg/relreg/registry"
+	"github.com/relreg/relreg/validate/output"
 )
 
 const approveLong = `Sign an approval of SUBJECT's current digest and append it to the
@@ -108,7 +109,7 @@ func runApprove(g *globals, o *approveOptions, subject string) error {
 	if err := registry.AddApproval(reg, dir, doc, a); err != nil {
 		return err
 	}
-	fmt.Fprintf(g.stdout, "%s: approved %s as %s (%s) at %s\n", doc.Path, a.Step, a.By, a.Role, a.At)
+	fmt.Fprintf(g.stdout, "%s: approved %s as %s (%s) at %s\n", output.EscapePath(doc.Path), output.Escape(a.Step), output.Escape(a.By), output.Escape(a.Role), output.Escape(a.At))
 	return nil
 }
 

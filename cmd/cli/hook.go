@@ -74,7 +74,7 @@ func newHookInstallCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(g.stdout, "installed %s\n", path)
+			fmt.Fprintf(g.stdout, "installed %s\n", output.EscapePath(path))
 			return nil
 		},
 	}
@@ -155,14 +155,14 @@ func newHookPreReceiveCmd(g *globals) *cobra.Command {
 				}
 				switch {
 				case r.Refused != "":
-					fmt.Fprintf(g.stdout, "relreg: %s: refused: %s\n", r.Update.Ref, r.Refused)
+					fmt.Fprintf(g.stdout, "relreg: %s: refused: %s\n", output.Escape(r.Update.Ref), output.Escape(r.Refused))
 				case !r.OK():
-					fmt.Fprintf(g.stdout, "relreg: %s: refused: the change breaks the registry's rules:\n", r.Update.Ref)
+					fmt.Fprintf(g.stdout, "relreg: %s: refused: the change breaks the registry's rules:\n", output.Escape(r.Update.Ref))
 					if err := w.Write(g.stdout, output.Result{Diagnostics: r.Diagnostics, Version: Version, RepoPrefix: repo.Prefix}); err != nil {
 						return err
 					}
 				default:
-					fmt.Fprintf(g.stdout, "relreg: %s: ok\n", r.Update.Ref)
+					fmt.Fprintf(g.stdout, "relreg: %s: ok\n", output.Escape(r.Update.Ref))
 				}
 				refused = refused || !r.OK()
 			}

@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/relreg/relreg/validate"
+	"github.com/relreg/relreg/validate/output"
 )
 
 const reportLong = `Print release management KPIs computed from the first-parent history of
@@ -30,7 +31,7 @@ service and a last row "all", with fixed columns).`
 
 const reportExample = `  relreg report
   relreg report --since 2026-01-01T00:00:00Z --format csv > kpis.csv
-  relreg report --ref origin/main --format json`
+  relreg report --ref refs/remotes/origin/main --format json`
 
 type reportOptions struct {
 	ref    string
@@ -84,7 +85,7 @@ func runReport(g *globals, o *reportOptions) error {
 	r := validate.Report(tl, opts)
 	switch o.format {
 	case formatJSON:
-		enc := json.NewEncoder(g.stdout)
+		enc := json.NewEncoder(output.JSONWriter(g.stdout))
 		enc.SetIndent("", "  ")
 		return enc.Encode(r)
 	case formatCSV:
@@ -127,7 +128,7 @@ func writeReportCSV(w io.Writer, r *validate.KPIReport) error {
 	num := func(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) }
 	for _, s := range reportScopes(r) {
 		k := s.KPIs
-		row := []string{s.Service}
+		row := []string{output.Escape(s.Service)}
 		for _, n := range []int{k.Releases, k.Completed, k.CompletedAsPlanned, k.Rescheduled, k.Delayed, k.NeedingRevision, k.Cancelled, k.Emergency} {
 			row = append(row, strconv.Itoa(n))
 		}

@@ -187,7 +187,7 @@ func (sarifWriter) Write(w io.Writer, r Result) error {
 		}
 		results = append(results, res)
 	}
-	enc := json.NewEncoder(w)
+	enc := json.NewEncoder(JSONWriter(w))
 	enc.SetIndent("", "  ")
 	enc.SetEscapeHTML(false)
 	return enc.Encode(sarifLog{
