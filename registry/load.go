@@ -398,6 +398,7 @@ func decode(d *Document, v any) { decodeValue(v, d.Node.Value) }
 
 // list walks the layout of contract section 1 and returns the documents it
 // finds (unparsed) and layout diagnostics for files that do not belong.
+// relreg's own scratch files (IsScratchName) are skipped.
 // With a subset, releases and DML entries are the subset's files that
 // exist.
 func list(fsys fs.FS, subset map[string]bool) ([]*Document, []Diagnostic, error) {
@@ -442,6 +443,9 @@ func list(fsys fs.FS, subset map[string]bool) ([]*Document, []Diagnostic, error)
 			return err
 		}
 		for _, e := range entries {
+			if isScratch(e) {
+				continue
+			}
 			p := dir + "/" + e.Name()
 			if name, ok := yamlName(p, e.IsDir(), what); ok {
 				docs = append(docs, &Document{Path: p, Kind: kind, ID: name})
@@ -459,6 +463,9 @@ func list(fsys fs.FS, subset map[string]bool) ([]*Document, []Diagnostic, error)
 			return err
 		}
 		for _, e := range entries {
+			if isScratch(e) {
+				continue
+			}
 			p := dir + "/" + e.Name()
 			if !e.IsDir() {
 				layoutDiag(p, "layout/path", fmt.Sprintf("unexpected file: %s holds one folder per name, with %s inside", dir, what))
@@ -469,6 +476,9 @@ func list(fsys fs.FS, subset map[string]bool) ([]*Document, []Diagnostic, error)
 				return err
 			}
 			for _, f := range files {
+				if isScratch(f) {
+					continue
+				}
 				fp := p + "/" + f.Name()
 				if version, ok := yamlName(fp, f.IsDir(), what); ok {
 					docs = append(docs, &Document{Path: fp, Kind: kind, ID: e.Name() + "@" + version})

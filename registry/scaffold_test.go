@@ -166,7 +166,7 @@ func newRegistry(t *testing.T, versions ...string) string {
 		if err != nil {
 			t.Fatalf("NewRelease(%s): %v", v, err)
 		}
-		if err := registry.CreateFile(filepath.Join(dir, rel), data); err != nil {
+		if err := registry.CreateFile(dir, rel, data); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -215,7 +215,7 @@ func TestNewReleaseVersion(t *testing.T) {
 			if rel != tt.wantPath {
 				t.Errorf("NewRelease() path = %s, want %s", rel, tt.wantPath)
 			}
-			if err := registry.CreateFile(filepath.Join(dir, rel), data); err != nil {
+			if err := registry.CreateFile(dir, rel, data); err != nil {
 				t.Fatal(err)
 			}
 			reg = loadClean(t, dir)
@@ -246,7 +246,7 @@ func TestNewReleaseFlags(t *testing.T) {
 	if strings.Contains(string(data), "TODO") {
 		t.Errorf("release with every field given still has a TODO:\n%s", data)
 	}
-	if err := registry.CreateFile(filepath.Join(dir, rel), data); err != nil {
+	if err := registry.CreateFile(dir, rel, data); err != nil {
 		t.Fatal(err)
 	}
 	got := loadClean(t, dir).Releases["payments@1.1.0"]
@@ -346,11 +346,12 @@ func TestNextWindowAnyTime(t *testing.T) {
 }
 
 func TestCreateFileRefusesOverwrite(t *testing.T) {
-	p := filepath.Join(t.TempDir(), "releases", "payments", "1.0.0.yaml")
-	if err := registry.CreateFile(p, []byte("first\n")); err != nil {
+	dir, rel := t.TempDir(), "releases/payments/1.0.0.yaml"
+	p := filepath.Join(dir, filepath.FromSlash(rel))
+	if err := registry.CreateFile(dir, rel, []byte("first\n")); err != nil {
 		t.Fatalf("CreateFile() error = %v", err)
 	}
-	err := registry.CreateFile(p, []byte("second\n"))
+	err := registry.CreateFile(dir, rel, []byte("second\n"))
 	if !errors.Is(err, fs.ErrExist) {
 		t.Errorf("CreateFile() on an existing file error = %v, want fs.ErrExist", err)
 	}
@@ -374,7 +375,7 @@ func TestNewReleaseWindowsDoNotCollide(t *testing.T) {
 		if err != nil {
 			t.Fatalf("NewRelease() %d error = %v", i, err)
 		}
-		if err := registry.CreateFile(filepath.Join(dir, rel), data); err != nil {
+		if err := registry.CreateFile(dir, rel, data); err != nil {
 			t.Fatal(err)
 		}
 		reg = loadClean(t, dir)

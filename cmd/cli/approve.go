@@ -17,7 +17,11 @@ import (
 
 const approveLong = `Sign an approval of SUBJECT's current digest and append it to the
 document's approvals, editing the file in place: comments, layout and every
-other byte are kept, and the file is replaced atomically.
+other byte are kept, and the file is replaced atomically. The file is read
+again under a lock before the entry is appended, so approvals that others
+add at the same moment are kept; when the document's spec changed since it
+was signed, nothing is written. A file inside the registry that is, or lies
+under, a symbolic link is never written.
 
 The signature is an SSHSIG signature (namespace relreg-approval), exactly what
 ssh-keygen -Y sign writes. Choose how it is made:

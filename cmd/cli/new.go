@@ -108,7 +108,7 @@ func runNewRelease(g *globals, o *registry.NewReleaseOptions) error {
 		return exitCode(exitInvalid)
 	}
 	p := filepath.Join(dir, filepath.FromSlash(rel))
-	if err := registry.CreateFile(p, data); err != nil {
+	if err := registry.CreateFile(dir, rel, data); err != nil {
 		return err
 	}
 	fmt.Fprintf(g.stdout, "wrote %s\n", output.EscapePath(p))
@@ -168,7 +168,7 @@ func runNewDML(g *globals, o *registry.NewDMLOptions) error {
 		fmt.Fprintf(g.stderr, "relreg: warning: %s\n", output.Escape(w))
 	}
 	p := filepath.Join(dir, filepath.FromSlash(rel))
-	if err := registry.CreateFile(p, data); err != nil {
+	if err := registry.CreateFile(dir, rel, data); err != nil {
 		return err
 	}
 	fmt.Fprintf(g.stdout, "wrote %s\n", output.EscapePath(p))
