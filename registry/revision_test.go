@@ -10,18 +10,15 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/relreg/relreg/registry/testtool"
 )
 
 // requireGit skips a test without the git CLI, except in CI (CI=true),
 // where a missing git fails the test instead of hiding it.
 func requireGit(t *testing.T) {
 	t.Helper()
-	if _, err := exec.LookPath("git"); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("git is not installed, and CI=true: %v", err)
-		}
-		t.Skip("git not installed")
-	}
+	testtool.Need(t, "git")
 }
 
 // gitRun runs the git CLI in dir and returns its stdout, stderr and

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/relreg/relreg/registry"
+	"github.com/relreg/relreg/registry/testtool"
 )
 
 // gitHistory builds a real git repository commit by commit from a world's
@@ -25,9 +26,7 @@ type gitHistory struct {
 
 func newGitHistory(t *testing.T, w *world) *gitHistory {
 	t.Helper()
-	if _, err := exec.LookPath("git"); err != nil {
-		t.Skip("git not installed")
-	}
+	testtool.Need(t, "git")
 	h := &gitHistory{t: t, w: w, dir: t.TempDir(), when: time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC)}
 	h.git("init", "-q", "-b", "main")
 	return h
