@@ -172,7 +172,7 @@ func writeReportText(w io.Writer, r *validate.KPIReport) error {
 		if k.Reviewed > 0 {
 			inc = fmt.Sprintf("%.2f (%d)", k.IncidentsPerRelease, k.Reviewed)
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d (%.0f%%)\t%s\t%s\n", s.Service, k.Releases, k.Completed, k.CompletedAsPlanned,
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d (%.0f%%)\t%s\t%s\n", output.Escape(s.Service), k.Releases, k.Completed, k.CompletedAsPlanned,
 			k.Rescheduled, k.Delayed, k.NeedingRevision, k.Cancelled, k.Emergency, 100*k.EmergencyShare, inc, sat)
 	}
 	if err := tw.Flush(); err != nil {
@@ -183,7 +183,7 @@ func writeReportText(w io.Writer, r *validate.KPIReport) error {
 	fmt.Fprintln(tw, "ELAPSED\tSERVICE\tN\tMEDIAN\tP90")
 	row := func(metric, service string, d validate.Durations) {
 		if d.Count > 0 {
-			fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\n", metric, service, d.Count, shortDuration(d.Median), shortDuration(d.P90))
+			fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\n", metric, output.Escape(service), d.Count, shortDuration(d.Median), shortDuration(d.P90))
 		}
 	}
 	scopes := reportScopes(r)

@@ -20,7 +20,13 @@ import (
 //     U+2028 and U+2029, the bidirectional formatting characters (U+061C,
 //     U+200E, U+200F, U+202A to U+202E, U+2066 to U+2069) and the
 //     non-characters U+FFFE and U+FFFF as \uNNNN;
-//   - each byte that is not UTF-8 as \xNN.
+//   - each byte that is not UTF-8 as \xNN;
+//   - the first ":" of a "::" that starts s as \x3a, since s may start a line
+//     (a table's first column), and a line that starts with "::" is a
+//     GitHub Actions workflow command;
+//   - the "[" of "##[" and "##vso[" as \x5b: GitHub's runner reads its
+//     older workflow commands (##[error]...), and Azure Pipelines its
+//     logging commands, anywhere in a line, not only at its start.
 //
 // The result holds only characters XML 1.0 allows. A backslash is kept as
 // it is, since messages quote patterns and YAML that hold backslashes; see
@@ -53,6 +59,10 @@ func escape(s string, path bool) string {
 			fmt.Fprintf(&b, `\x%02x`, r)
 		case unsafeRune(r):
 			fmt.Fprintf(&b, `\u%04x`, r)
+		case r == ':' && i == 0 && strings.HasPrefix(s, "::"):
+			b.WriteString(`\x3a`)
+		case r == '[' && legacyCommand(s[:i]):
+			b.WriteString(`\x5b`)
 		default:
 			b.WriteString(s[i : i+n])
 		}
@@ -61,8 +71,17 @@ func escape(s string, path bool) string {
 	return b.String()
 }
 
+// legacyCommand reports whether a "[" after before would open a command
+// that a CI runner reads anywhere in a line: "##[" or "##vso[".
+func legacyCommand(before string) bool {
+	return strings.HasSuffix(before, "##") || strings.HasSuffix(before, "##vso")
+}
+
 // needsEscape reports whether escape would change s.
 func needsEscape(s string, path bool) bool {
+	if strings.HasPrefix(s, "::") || strings.Contains(s, "##[") || strings.Contains(s, "##vso[") {
+		return true
+	}
 	for i := 0; i < len(s); {
 		c := s[i]
 		if c < utf8.RuneSelf {
@@ -97,7 +116,8 @@ func unsafeRune(r rune) bool {
 // JSONWriter returns a writer for encoding/json output that also escapes,
 // as \uNNNN, the characters Escape escapes and encoding/json leaves as they
 // are (DEL, C1 controls, bidirectional formatting characters, U+FFFE and
-// U+FFFF). They only ever stand inside JSON strings, so the document means
+// U+FFFF), and the "[" of "##[" and "##vso[" (see Escape). They only ever
+// stand inside JSON strings, so the document means
 // the same, byte for byte once decoded; encoding/json already escapes the
 // C0 controls and U+2028 and U+2029, and replaces bytes that are not UTF-8.
 // Each Write must hold whole characters, as json.Encoder's writes do.
@@ -113,7 +133,7 @@ func (j jsonEscaper) Write(p []byte) (int, error) {
 	b.Grow(len(p) + 16)
 	for i := 0; i < len(p); {
 		r, n := utf8.DecodeRune(p[i:])
-		if r == 0x7f || unsafeRune(r) {
+		if r == 0x7f || unsafeRune(r) || r == '[' && (bytes.HasSuffix(p[:i], []byte("##")) || bytes.HasSuffix(p[:i], []byte("##vso"))) {
 			fmt.Fprintf(&b, `\u%04x`, r)
 		} else {
 			b.Write(p[i : i+n])
@@ -127,6 +147,9 @@ func (j jsonEscaper) Write(p []byte) (int, error) {
 }
 
 func jsonNeedsEscape(p []byte) bool {
+	if bytes.Contains(p, []byte("##[")) || bytes.Contains(p, []byte("##vso[")) {
+		return true
+	}
 	for i := 0; i < len(p); {
 		if p[i] < utf8.RuneSelf {
 			if p[i] == 0x7f {
