@@ -154,7 +154,7 @@ func runEvidenceVerify(g *globals, file, allowedFile string) error {
 			output.EscapePath(file), output.Escape(sum.Subject), output.Escape(sum.Ref), sum.Changes, sum.Verified, sum.Approvals)
 		return nil
 	}
-	fmt.Fprintf(g.stdout, "%s: ok: %s at %s, %d changes, %d of %d approvals verified; all %d keys the bundle trusts (of %d approvers) are in %s for their approver (check the commits against a clone)\n",
+	fmt.Fprintf(g.stdout, "%s: ok: %s at %s, %d changes, %d of %d approvals verified; all %d keys the bundle trusts (of %d approvers) are in %s for their approver; roles and requirements are still the bundle's own (check them, and the commits, against a clone)\n",
 		output.EscapePath(file), output.Escape(sum.Subject), output.Escape(sum.Ref), sum.Changes, sum.Verified, sum.Approvals, signers.Keys, signers.Approvers, output.EscapePath(allowedFile))
 	return nil
 }
