@@ -24,9 +24,12 @@ a direct push.
 
 Committer times are self-declared, so the check time never goes back: each
 commit is judged at the latest committer time on the first-parent chain so
-far, from the trust root on, and a commit whose own time is earlier gets a
-history/clock-skew warning (warnings alone exit 0). --since compares with
-that check time too.
+far, from the trust root on, and among the commits it merges, and a commit
+whose own time is earlier gets a history/clock-skew warning (warnings alone
+exit 0). Nor does it run ahead of the audit: a commit dated after the audit
+ran is judged at the current time, with a history/clock-skew warning, and
+moves no later commit's check time. --since compares with that check time
+too.
 
 The commit that introduced relreg.yaml is the trust root: it is named, not
 judged, and commits before it are skipped. Every violation is reported with
