@@ -132,6 +132,7 @@ func Audit(repo *registry.Repo, opts AuditOptions) (*AuditResult, error) {
 		return nil, err
 	}
 	a := &auditor{repo: repo, cache: opts.Cache, full: opts.Full, since: opts.Since, known: make(map[plumbing.Hash]bool, len(commits)), res: &AuditResult{Ref: tip.Hash.String()}}
+	a.trees, a.treeDiags = newTreeChecker(repo), make([][]registry.Diagnostic, len(commits))
 	steps := make(chan *auditStep, 64)
 	stop := make(chan struct{})
 	read := make(chan struct{})
@@ -186,7 +187,7 @@ func Audit(repo *registry.Repo, opts AuditOptions) (*AuditResult, error) {
 		if st.err != nil {
 			return nil, st.err
 		}
-		st.seq = i
+		st.seq, a.treeDiags[i] = i, st.trees
 		if reg, err = a.commit(reg, st); err != nil {
 			return nil, err
 		}
@@ -198,7 +199,7 @@ func Audit(repo *registry.Repo, opts AuditOptions) (*AuditResult, error) {
 	judging.Wait()
 	jobsOpen = false
 	for i, ds := range a.verdicts {
-		a.report(commits[i], ds)
+		a.report(commits[i], withTrees(a.treeDiags[i], ds))
 	}
 	if a.res.TrustRoot == nil {
 		return nil, ErrNoTrustRoot
@@ -231,7 +232,11 @@ type auditor struct {
 	// first-parent commit broke, by its position in the history.
 	jobs     chan auditJob
 	verdicts [][]registry.Diagnostic
-	res      *AuditResult
+	// trees finds the malformed trees of the history, each reported on the
+	// first commit that holds it; treeDiags holds them by position.
+	trees     *treeChecker
+	treeDiags [][]registry.Diagnostic
+	res       *AuditResult
 }
 
 // auditJob is a judgment for a worker: the change rules on a snapshot.
@@ -251,7 +256,8 @@ type auditStep struct {
 	loaded  *registry.Registry // the registry at c, loaded whole (root, or a change Update cannot apply)
 	update  *registry.Update   // the files it changed, read
 	changes []registry.FileChange
-	authors map[string][]string // for a judged change, as a check finds them
+	authors map[string][]string   // for a judged change, as a check finds them
+	trees   []registry.Diagnostic // its malformed trees, for a judged commit or a trust root
 	err     error
 }
 
@@ -287,6 +293,15 @@ func (a *auditor) readStep(st *auditStep, present *bool) error {
 	}
 	if !*present && !addsConfig(st.changes) {
 		return nil
+	}
+	// Malformed trees count on judged commits and on the trust root: it
+	// is not judged, but a malformed one is not trusted.
+	trees, err := a.trees.check(append([]*object.Commit{st.c}, brought...)...)
+	if err != nil {
+		return err
+	}
+	if st.judged || !*present {
+		st.trees = trees
 	}
 	fsys, err := a.repo.FS(st.c)
 	if err != nil {

@@ -75,6 +75,9 @@ func Check(repo *registry.Repo, opts CheckOptions) (*CheckResult, error) {
 			return nil, err
 		}
 	}
+	if res, err := malformedChange(repo, baseTip, base, headCommit, opts.Head != ""); res != nil || err != nil {
+		return res, err
+	}
 	baseFS, err := repo.FS(base)
 	if err != nil {
 		return nil, err

@@ -1,0 +1,468 @@
+package registry
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/filemode"
+	"github.com/go-git/go-git/v5/plumbing/object"
+	"github.com/go-git/go-git/v5/plumbing/storer"
+)
+
+// A git tree relreg reads must be one git reads the same way: git checks
+// out the last of two entries with one name, while relreg (and go-git)
+// find the first; an entry out of git's order is missed by git's lookups;
+// go-git silently turns an unknown mode into another. So every tree a
+// change reaches is checked as `git fsck --strict` checks it, from its raw
+// bytes, before relreg trusts what it decoded.
+
+// TreeProblem is one way a git tree is malformed.
+type TreeProblem struct {
+	// Entry is the name of the entry at fault, as the tree stores it;
+	// empty when the fault is the tree's encoding itself.
+	Entry   string
+	Message string
+}
+
+// The modes git writes, as it writes them: 40000 has no leading zero.
+var gitModes = map[string]filemode.FileMode{
+	"100644": filemode.Regular,
+	"100755": filemode.Executable,
+	"120000": filemode.Symlink,
+	"40000":  filemode.Dir,
+	"160000": filemode.Submodule,
+}
+
+// CheckTree checks the content of a git tree object (without the
+// "tree <size>" header) as `git fsck --strict` checks a tree, and returns
+// what is wrong with it, in the order found; nil for a tree git accepts.
+//
+// It rejects every tree git fsck --strict rejects as a tree (badTree,
+// duplicateEntries, treeNotSorted, fullPathname, emptyName, hasDot,
+// hasDotdot, hasDotgit, nullSha1, zeroPaddedFilemode, badFilemode,
+// gitmodulesSymlink), and is stricter in one way: a mode is accepted only
+// as git writes it (100644, 100755, 120000, 40000, 160000), so the 100664
+// of early git and modes that overflow git's 32-bit parse are refused too.
+// A name cannot hold NUL: NUL ends it in the encoding.
+func CheckTree(raw []byte) []TreeProblem {
+	_, problems := decodeTree(raw)
+	return problems
+}
+
+// rawEntry is a tree entry with its mode as written.
+type rawEntry struct {
+	mode []byte // a slice of the tree's bytes
+	object.TreeEntry
+}
+
+// decodeTree decodes the content of a git tree object into its entries, in
+// the order stored and none dropped, and checks them (see CheckTree). An
+// entry's Mode is the mode go-git would give it; what cannot be decoded
+// ends the entries and is a problem.
+func decodeTree(raw []byte) ([]rawEntry, []TreeProblem) {
+	var entries []rawEntry
+	var problems []TreeProblem
+	for len(raw) > 0 {
+		e, n, err := decodeEntry(raw)
+		if err != "" {
+			problems = append(problems, TreeProblem{Message: fmt.Sprintf("the tree cannot be decoded after %d entries: %s", len(entries), err)})
+			break
+		}
+		entries = append(entries, e)
+		raw = raw[n:]
+	}
+	seen := make(map[string]bool, len(entries))
+	for i := range entries {
+		e := &entries[i]
+		add := func(format string, args ...any) {
+			problems = append(problems, TreeProblem{Entry: e.Name, Message: fmt.Sprintf(format, args...)})
+		}
+		if _, ok := gitModes[string(e.mode)]; !ok {
+			add("entry %q has mode %s, which git does not write (only 100644, 100755, 120000, 40000 and 160000)", e.Name, e.mode)
+		}
+		if bad := badName(e.Name); bad != "" {
+			add("entry name %q is not allowed in a git tree: %s", e.Name, bad)
+		}
+		if e.Mode == filemode.Symlink && isDotGitmodules(e.Name) {
+			add("entry %q is a symbolic link named .gitmodules", e.Name)
+		}
+		if e.Hash.IsZero() {
+			add("entry %q names the null object id", e.Name)
+		}
+		switch {
+		case seen[e.Name]:
+			add("entry %q appears more than once (git checks out one of them, relreg may read another)", e.Name)
+		case i > 0 && gitOrder(&entries[i-1].TreeEntry, &e.TreeEntry) >= 0:
+			add("entry %q is out of git's order: it comes after %q (git sorts names bytewise, a folder as if it ended in /)", e.Name, entries[i-1].Name)
+		}
+		seen[e.Name] = true
+	}
+	return entries, problems
+}
+
+// decodeEntry decodes the entry at the start of raw, "<octal mode>
+// <name>\x00<20-byte id>", as git does, and returns it and its length, or
+// why it cannot.
+func decodeEntry(raw []byte) (rawEntry, int, string) {
+	sp := bytes.IndexByte(raw, ' ')
+	nul := bytes.IndexByte(raw, 0)
+	switch {
+	case sp <= 0 || nul >= 0 && nul < sp:
+		return rawEntry{}, 0, "an entry has no mode"
+	case nul < 0:
+		return rawEntry{}, 0, "an entry's name is not terminated"
+	case nul == sp+1:
+		return rawEntry{}, 0, "an entry has an empty name"
+	case len(raw) < nul+1+20:
+		return rawEntry{}, 0, "an entry's object id is cut short"
+	}
+	mode := raw[:sp]
+	var m uint32 // as git reads it: 32 bits that wrap
+	for _, c := range mode {
+		if c < '0' || c > '7' {
+			return rawEntry{}, 0, fmt.Sprintf("mode %q is not octal", mode)
+		}
+		m = m<<3 | uint32(c-'0')
+	}
+	e := rawEntry{mode: mode, TreeEntry: object.TreeEntry{Name: string(raw[sp+1 : nul]), Mode: canonicalMode(m)}}
+	copy(e.Hash[:], raw[nul+1:nul+21])
+	return e, nul + 21, ""
+}
+
+// canonicalMode returns the mode go-git gives an entry of raw mode m.
+func canonicalMode(m uint32) filemode.FileMode {
+	switch m & 0o170000 {
+	case 0o040000:
+		return filemode.Dir
+	case 0o100000:
+		if m&0o111 != 0 {
+			return filemode.Executable
+		}
+		return filemode.Regular
+	case 0o120000:
+		return filemode.Symlink
+	}
+	return filemode.Submodule
+}
+
+// badName says why git fsck refuses an entry name, or "".
+func badName(name string) string {
+	switch {
+	case name == "":
+		return "it is empty"
+	case name == ".", name == "..":
+		return "it is . or .."
+	case strings.Contains(name, "/"):
+		return "it holds /"
+	case isDotGit(name):
+		return "git reads it as .git (in some spelling: case, NTFS short names, trailing dots or spaces, ignorable Unicode)"
+	}
+	return ""
+}
+
+// isDotGit reports whether a name means .git to git on some file system:
+// HFS+ (case-insensitive, ignoring some Unicode code points) or NTFS
+// (case-insensitive, "git~1", trailing dots and spaces, alternate data
+// streams after ":", and "\" as a separator).
+func isDotGit(name string) bool {
+	if hfsDot(name, "git") || ntfsDotGit(name) {
+		return true
+	}
+	for i := strings.IndexByte(name, '\\'); i >= 0; {
+		name = name[i+1:]
+		if ntfsDotGit(name) {
+			return true
+		}
+		i = strings.IndexByte(name, '\\')
+	}
+	return false
+}
+
+// isDotGitmodules reports whether a name means .gitmodules to git.
+func isDotGitmodules(name string) bool {
+	if hfsDot(name, "gitmodules") || ntfsDot(name, "gitmodules", "gi7eba") {
+		return true
+	}
+	for i := strings.IndexByte(name, '\\'); i >= 0; {
+		name = name[i+1:]
+		if ntfsDot(name, "gitmodules", "gi7eba") {
+			return true
+		}
+		i = strings.IndexByte(name, '\\')
+	}
+	return false
+}
+
+// hfsIgnored are the code points HFS+ ignores in names.
+var hfsIgnored = map[rune]bool{
+	0x200c: true, 0x200d: true, 0x200e: true, 0x200f: true,
+	0x202a: true, 0x202b: true, 0x202c: true, 0x202d: true, 0x202e: true,
+	0x206a: true, 0x206b: true, 0x206c: true, 0x206d: true, 0x206e: true, 0x206f: true,
+	0xfeff: true,
+}
+
+// hfsDot reports whether name is "." + needle to HFS+: ASCII case folded,
+// ignorable code points skipped. As in git, the name ends at its end, at a
+// "/", or at bytes that are not UTF-8 (git's reader stops there).
+func hfsDot(name, needle string) bool {
+	next := func() rune {
+		for {
+			if name == "" {
+				return 0
+			}
+			r, n := utf8.DecodeRuneInString(name)
+			if r == utf8.RuneError && n <= 1 || r == 0xfffe || r == 0xffff {
+				return 0
+			}
+			name = name[n:]
+			if !hfsIgnored[r] {
+				return r
+			}
+		}
+	}
+	if next() != '.' {
+		return false
+	}
+	for i := 0; i < len(needle); i++ {
+		r := next()
+		if r > 127 || lowerASCII(byte(r)) != needle[i] {
+			return false
+		}
+	}
+	r := next()
+	return r == 0 || r == '/'
+}
+
+// ntfsDotGit reports whether name starts a path that NTFS reads as .git:
+// ".git" or "git~1" in any case, then only dots and spaces up to the end,
+// a separator or a ":".
+func ntfsDotGit(name string) bool {
+	var rest string
+	switch {
+	case len(name) >= 4 && name[0] == '.' && strings.EqualFold(name[1:4], "git"):
+		rest = name[4:]
+	case len(name) >= 5 && strings.EqualFold(name[:3], "git") && name[3:5] == "~1":
+		rest = name[5:]
+	default:
+		return false
+	}
+	for i := 0; i < len(rest); i++ {
+		switch rest[i] {
+		case '\\', '/', ':':
+			return true
+		case '.', ' ':
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// ntfsDot reports whether NTFS reads name as "." + needle: the name in any
+// case, its short name (the first six letters, then ~1 to ~4), or its
+// fall-back short name (shortPrefix, the first letters of a hash, then
+// ~ and digits), each followed by dots and spaces only, or a ":".
+func ntfsDot(name, needle, shortPrefix string) bool {
+	rest, ok := "", false
+	switch {
+	case len(name) >= 1+len(needle) && name[0] == '.' && strings.EqualFold(name[1:1+len(needle)], needle):
+		rest, ok = name[1+len(needle):], true
+	case len(name) >= 8 && strings.EqualFold(name[:6], needle[:6]) && name[6] == '~' && name[7] >= '1' && name[7] <= '4':
+		rest, ok = name[8:], true
+	default:
+		rest, ok = ntfsShortName(name, shortPrefix)
+	}
+	if !ok {
+		return false
+	}
+	for i := 0; i < len(rest); i++ {
+		switch rest[i] {
+		case ':':
+			return true
+		case '.', ' ':
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// ntfsShortName matches a fall-back NTFS short name as git does: up to
+// six letters of shortPrefix (case-insensitive), "~", a digit 1-9, then
+// digits, eight characters in all (nine when the "~" is the eighth). It
+// returns what follows.
+func ntfsShortName(name, shortPrefix string) (string, bool) {
+	at := func(i int) byte {
+		if i < len(name) {
+			return name[i]
+		}
+		return 0
+	}
+	i, sawTilde := 0, false
+	for ; i < 8; i++ {
+		c := at(i)
+		switch {
+		case c == 0:
+			return "", false
+		case sawTilde:
+			if c < '0' || c > '9' {
+				return "", false
+			}
+		case c == '~':
+			i++
+			if c := at(i); c < '1' || c > '9' {
+				return "", false
+			}
+			sawTilde = true
+		case i >= 6, c&0x80 != 0, lowerASCII(c) != shortPrefix[i]:
+			return "", false
+		}
+	}
+	return name[i:], true
+}
+
+func lowerASCII(c byte) byte {
+	if 'A' <= c && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
+}
+
+// MalformedTree is a tree of a commit that git fsck would refuse.
+type MalformedTree struct {
+	// Path is the folder holding the entries, slash-separated and
+	// relative to the repository's root; empty for the root itself.
+	Path     string
+	Hash     plumbing.Hash
+	Problems []TreeProblem
+}
+
+// MalformedTrees walks the whole tree of a commit, every folder of the
+// repository, and returns the trees git fsck --strict would refuse, each
+// once, in the order walked. Trees found well-formed, with everything
+// below them, by an earlier call are not read again: walking each commit
+// of a history reads only the trees that commit brought. A folder entry
+// whose object is not a tree is a problem of the tree holding it; an
+// object that is missing is an error.
+func (r *Repo) MalformedTrees(c *object.Commit) ([]MalformedTree, error) {
+	r.goodMu.Lock()
+	defer r.goodMu.Unlock()
+	if r.goodTrees == nil {
+		r.goodTrees = map[plumbing.Hash]bool{}
+	}
+	w := &treeWalk{trees: r.treeCache(), good: r.goodTrees, seen: map[plumbing.Hash]bool{}}
+	_, err := w.visit(c.TreeHash, "")
+	var nt notTreeError
+	if errors.As(err, &nt) {
+		return []MalformedTree{{Hash: c.TreeHash, Problems: []TreeProblem{{Message: fmt.Sprintf("the commit's tree %s is a %s, not a tree", c.TreeHash, nt.typ)}}}}, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("check the trees of commit %s: %w", c.Hash, err)
+	}
+	return w.out, nil
+}
+
+// treeWalk is one walk of MalformedTrees.
+type treeWalk struct {
+	trees *treeCache
+	good  map[plumbing.Hash]bool // well-formed, with every tree below
+	seen  map[plumbing.Hash]bool // visited in this walk
+	out   []MalformedTree
+}
+
+// notTreeError says that an object a folder entry names is no tree.
+type notTreeError struct {
+	hash plumbing.Hash
+	typ  plumbing.ObjectType
+}
+
+func (e notTreeError) Error() string {
+	return fmt.Sprintf("object %s is a %s, not a tree", e.hash, e.typ)
+}
+
+// visit checks the tree h at path p and those below it, and reports
+// whether they are all well-formed.
+func (w *treeWalk) visit(h plumbing.Hash, p string) (bool, error) {
+	if w.good[h] {
+		return true, nil
+	}
+	if w.seen[h] {
+		return false, nil // malformed, and reported where first found
+	}
+	w.seen[h] = true
+	ct, err := w.trees.get(h)
+	if err != nil {
+		return false, err
+	}
+	problems := ct.problems
+	ok := len(problems) == 0
+	for i := range ct.tree.Entries {
+		e := &ct.tree.Entries[i]
+		if e.Mode != filemode.Dir {
+			continue
+		}
+		sub := e.Name
+		if p != "" {
+			sub = p + "/" + e.Name
+		}
+		subOK, err := w.visit(e.Hash, sub)
+		var nt notTreeError
+		if errors.As(err, &nt) {
+			problems = append(problems[:len(problems):len(problems)], TreeProblem{Entry: e.Name, Message: fmt.Sprintf("entry %q is a folder but its object %s is a %s, not a tree", e.Name, e.Hash, nt.typ)})
+			subOK, err = false, nil
+		}
+		if err != nil {
+			return false, err
+		}
+		ok = ok && subOK
+	}
+	if len(problems) > 0 {
+		w.out = append(w.out, MalformedTree{Path: p, Hash: h, Problems: problems})
+		return false, nil
+	}
+	if ok {
+		w.good[h] = true
+	}
+	return ok, nil
+}
+
+// cachedTree is a tree decoded by the tree cache, with what is wrong with
+// it.
+type cachedTree struct {
+	tree     *object.Tree
+	problems []TreeProblem
+}
+
+// readTree reads and decodes the tree object h from the storage: every
+// entry as stored, none dropped or reordered (see decodeTree).
+func readTree(s storer.EncodedObjectStorer, h plumbing.Hash) (*cachedTree, error) {
+	o, err := s.EncodedObject(plumbing.TreeObject, h)
+	if err != nil {
+		if errors.Is(err, plumbing.ErrObjectNotFound) {
+			if other, err2 := s.EncodedObject(plumbing.AnyObject, h); err2 == nil {
+				return nil, notTreeError{hash: h, typ: other.Type()}
+			}
+		}
+		return nil, fmt.Errorf("read tree %s: %w", h, err)
+	}
+	rd, err := o.Reader()
+	if err != nil {
+		return nil, fmt.Errorf("read tree %s: %w", h, err)
+	}
+	data, err := io.ReadAll(rd)
+	rd.Close()
+	if err != nil {
+		return nil, fmt.Errorf("read tree %s: %w", h, err)
+	}
+	entries, problems := decodeTree(data)
+	t := &object.Tree{Hash: h, Entries: make([]object.TreeEntry, len(entries))}
+	for i := range entries {
+		t.Entries[i] = entries[i].TreeEntry
+	}
+	return &cachedTree{tree: t, problems: problems}, nil
+}
