@@ -232,8 +232,8 @@ type auditor struct {
 	// first-parent commit broke, by its position in the history.
 	jobs     chan auditJob
 	verdicts [][]registry.Diagnostic
-	// trees finds the malformed trees of the history, each reported on the
-	// first commit that holds it; treeDiags holds them by position.
+	// trees finds the malformed trees of the history; treeDiags holds
+	// those of each commit by position.
 	trees     *treeChecker
 	treeDiags [][]registry.Diagnostic
 	res       *AuditResult
@@ -294,14 +294,15 @@ func (a *auditor) readStep(st *auditStep, present *bool) error {
 	if !*present && !addsConfig(st.changes) {
 		return nil
 	}
-	// Malformed trees count on judged commits and on the trust root: it
-	// is not judged, but a malformed one is not trusted.
-	trees, err := a.trees.check(append([]*object.Commit{st.c}, brought...)...)
+	// Malformed trees count on the judged commit that brings them, and on
+	// the trust root: it is not judged, but a malformed one is not trusted.
+	if !*present {
+		st.trees, err = a.trees.check(st.c)
+	} else if st.judged {
+		st.trees, err = a.trees.introduced(append([]*object.Commit{st.c}, brought...)...)
+	}
 	if err != nil {
 		return err
-	}
-	if st.judged || !*present {
-		st.trees = trees
 	}
 	fsys, err := a.repo.FS(st.c)
 	if err != nil {

@@ -18,36 +18,76 @@ const ruleMalformedTree = "git/malformed-tree"
 // maxTreeProblems bounds the diagnostics of one malformed tree.
 const maxTreeProblems = 20
 
-// treeChecker finds the malformed trees of commits and reports each tree
-// once, on the first commit found to hold it.
+// treeChecker finds the malformed trees of commits. Trees found
+// well-formed are remembered by the repository, so each is read once.
 type treeChecker struct {
 	repo *registry.Repo
-	seen map[plumbing.Hash]bool // malformed trees already found
+	// The malformed trees of the commit last asked about: in a history
+	// walked in order, the next commit's first parent.
+	last    plumbing.Hash
+	lastBad []registry.MalformedTree
 }
 
 func newTreeChecker(repo *registry.Repo) *treeChecker {
-	return &treeChecker{repo: repo, seen: map[plumbing.Hash]bool{}}
+	return &treeChecker{repo: repo}
 }
 
-// check returns the git/malformed-tree diagnostics of the commits' trees
-// not found before. Trees found well-formed are remembered by the
-// repository, so each tree is read once.
+// malformed returns the malformed trees of c.
+func (tc *treeChecker) malformed(c *object.Commit) ([]registry.MalformedTree, error) {
+	if c.Hash == tc.last && tc.last != plumbing.ZeroHash {
+		return tc.lastBad, nil
+	}
+	bad, err := tc.repo.MalformedTrees(c)
+	if err != nil {
+		return nil, err
+	}
+	tc.last, tc.lastBad = c.Hash, bad
+	return bad, nil
+}
+
+// check returns the git/malformed-tree diagnostics of every malformed
+// tree of the commits, each tree once, on the first commit holding it.
 func (tc *treeChecker) check(commits ...*object.Commit) ([]registry.Diagnostic, error) {
+	return tc.report(commits, false)
+}
+
+// introduced is check, but counts a malformed tree only on a commit none
+// of whose parents holds it: the commit that brought it, as the audit
+// judges every other rule.
+func (tc *treeChecker) introduced(commits ...*object.Commit) ([]registry.Diagnostic, error) {
+	return tc.report(commits, true)
+}
+
+func (tc *treeChecker) report(commits []*object.Commit, onlyNew bool) ([]registry.Diagnostic, error) {
 	var ds []registry.Diagnostic
+	reported := map[plumbing.Hash]bool{}
 	for _, c := range commits {
 		if c == nil {
 			continue
 		}
-		bad, err := tc.repo.MalformedTrees(c)
+		inParents := map[plumbing.Hash]bool{}
+		if onlyNew {
+			// The parents first: the commit's own walk is then the last.
+			err := c.Parents().ForEach(func(p *object.Commit) error {
+				bad, err := tc.malformed(p)
+				for _, t := range bad {
+					inParents[t.Hash] = true
+				}
+				return err
+			})
+			if err != nil {
+				return nil, fmt.Errorf("read parents of %s: %w", c.Hash, err)
+			}
+		}
+		bad, err := tc.malformed(c)
 		if err != nil {
 			return nil, err
 		}
 		for _, t := range bad {
-			if tc.seen[t.Hash] {
-				continue
+			if !reported[t.Hash] && !inParents[t.Hash] {
+				reported[t.Hash] = true
+				ds = append(ds, treeDiagnostics(tc.repo, c, t)...)
 			}
-			tc.seen[t.Hash] = true
-			ds = append(ds, treeDiagnostics(tc.repo, c, t)...)
 		}
 	}
 	registry.SortDiagnostics(ds)
