@@ -272,7 +272,8 @@ func TestRuleDescriptionsCoverContract(t *testing.T) {
 		dml/missing dml/not-verified dml/withdrawn dml/immutable dml/illegal-transition dml/deleted
 		approval/unknown-approver approval/role approval/bad-signature approval/key-expired approval/key-revoked
 		approval/stale approval/self-approval approval/insufficient approval/tampered
-		governance/unapproved backout/missing`)
+		governance/unapproved backout/missing
+		git/malformed-tree`)
 	for _, id := range ids {
 		if RuleDescriptions[id] == "" {
 			t.Errorf("RuleDescriptions[%q] is missing", id)
