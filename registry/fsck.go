@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -29,15 +30,6 @@ type TreeProblem struct {
 	Message string
 }
 
-// The modes git writes, as it writes them: 40000 has no leading zero.
-var gitModes = map[string]filemode.FileMode{
-	"100644": filemode.Regular,
-	"100755": filemode.Executable,
-	"120000": filemode.Symlink,
-	"40000":  filemode.Dir,
-	"160000": filemode.Submodule,
-}
-
 // CheckTree checks the content of a git tree object (without the
 // "tree <size>" header) as `git fsck --strict` checks a tree, and returns
 // what is wrong with it, in the order found; nil for a tree git accepts.
@@ -54,84 +46,107 @@ func CheckTree(raw []byte) []TreeProblem {
 	return problems
 }
 
-// rawEntry is a tree entry with its mode as written.
-type rawEntry struct {
-	mode []byte // a slice of the tree's bytes
-	object.TreeEntry
-}
-
 // decodeTree decodes the content of a git tree object into its entries, in
 // the order stored and none dropped, and checks them (see CheckTree). An
 // entry's Mode is the mode go-git would give it; what cannot be decoded
 // ends the entries and is a problem.
-func decodeTree(raw []byte) ([]rawEntry, []TreeProblem) {
-	var entries []rawEntry
+func decodeTree(raw []byte) ([]object.TreeEntry, []TreeProblem) {
+	entries := make([]object.TreeEntry, 0, len(raw)/32+1)
 	var problems []TreeProblem
+	add := func(e *object.TreeEntry, format string, args ...any) {
+		problems = append(problems, TreeProblem{Entry: e.Name, Message: fmt.Sprintf(format, args...)})
+	}
+	sorted := true
+	var dups []int // entries reported as duplicates
 	for len(raw) > 0 {
-		e, n, err := decodeEntry(raw)
+		mode, n, err := decodeEntry(raw, &entries)
 		if err != "" {
 			problems = append(problems, TreeProblem{Message: fmt.Sprintf("the tree cannot be decoded after %d entries: %s", len(entries), err)})
 			break
 		}
-		entries = append(entries, e)
 		raw = raw[n:]
-	}
-	seen := make(map[string]bool, len(entries))
-	for i := range entries {
+		i := len(entries) - 1
 		e := &entries[i]
-		add := func(format string, args ...any) {
-			problems = append(problems, TreeProblem{Entry: e.Name, Message: fmt.Sprintf(format, args...)})
-		}
-		if _, ok := gitModes[string(e.mode)]; !ok {
-			add("entry %q has mode %s, which git does not write (only 100644, 100755, 120000, 40000 and 160000)", e.Name, e.mode)
+		switch string(mode) {
+		case "100644", "100755", "120000", "40000", "160000":
+		default:
+			add(e, "entry %q has mode %s, which git does not write (only 100644, 100755, 120000, 40000 and 160000)", e.Name, mode)
 		}
 		if bad := badName(e.Name); bad != "" {
-			add("entry name %q is not allowed in a git tree: %s", e.Name, bad)
+			add(e, "entry name %q is not allowed in a git tree: %s", e.Name, bad)
 		}
 		if e.Mode == filemode.Symlink && isDotGitmodules(e.Name) {
-			add("entry %q is a symbolic link named .gitmodules", e.Name)
+			add(e, "entry %q is a symbolic link named .gitmodules", e.Name)
 		}
 		if e.Hash.IsZero() {
-			add("entry %q names the null object id", e.Name)
+			add(e, "entry %q names the null object id", e.Name)
 		}
+		if i == 0 {
+			continue
+		}
+		prev := &entries[i-1]
 		switch {
-		case seen[e.Name]:
-			add("entry %q appears more than once (git checks out one of them, relreg may read another)", e.Name)
-		case i > 0 && gitOrder(&entries[i-1].TreeEntry, &e.TreeEntry) >= 0:
-			add("entry %q is out of git's order: it comes after %q (git sorts names bytewise, a folder as if it ended in /)", e.Name, entries[i-1].Name)
+		case prev.Name == e.Name:
+			add(e, duplicateMessage, e.Name)
+			dups = append(dups, i)
+		case gitOrder(prev, e) >= 0:
+			add(e, "entry %q is out of git's order: it comes after %q (git sorts names bytewise, a folder as if it ended in /)", e.Name, prev.Name)
+			sorted = false
+		case e.Mode == filemode.Dir && sorted:
+			// A file of a folder's name sorts before it, with only names
+			// it prefixes between them.
+			for j := i - 2; j >= 0 && strings.HasPrefix(entries[j].Name, e.Name); j-- {
+				if entries[j].Name == e.Name {
+					add(e, duplicateMessage, e.Name)
+					dups = append(dups, i)
+					break
+				}
+			}
 		}
-		seen[e.Name] = true
+	}
+	if !sorted { // duplicates may lie anywhere
+		at := make(map[string]int, len(entries))
+		for i := range entries {
+			e := &entries[i]
+			if _, ok := at[e.Name]; ok && !slices.Contains(dups, i) {
+				add(e, duplicateMessage, e.Name)
+			}
+			at[e.Name] = i
+		}
 	}
 	return entries, problems
 }
 
+const duplicateMessage = "entry %q appears more than once (git checks out one of them, relreg may read another)"
+
 // decodeEntry decodes the entry at the start of raw, "<octal mode>
-// <name>\x00<20-byte id>", as git does, and returns it and its length, or
-// why it cannot.
-func decodeEntry(raw []byte) (rawEntry, int, string) {
+// <name>\x00<20-byte id>", as git does, appends it to entries, and
+// returns its mode as written and its length, or why it cannot.
+func decodeEntry(raw []byte, entries *[]object.TreeEntry) ([]byte, int, string) {
 	sp := bytes.IndexByte(raw, ' ')
 	nul := bytes.IndexByte(raw, 0)
 	switch {
 	case sp <= 0 || nul >= 0 && nul < sp:
-		return rawEntry{}, 0, "an entry has no mode"
+		return nil, 0, "an entry has no mode"
 	case nul < 0:
-		return rawEntry{}, 0, "an entry's name is not terminated"
+		return nil, 0, "an entry's name is not terminated"
 	case nul == sp+1:
-		return rawEntry{}, 0, "an entry has an empty name"
+		return nil, 0, "an entry has an empty name"
 	case len(raw) < nul+1+20:
-		return rawEntry{}, 0, "an entry's object id is cut short"
+		return nil, 0, "an entry's object id is cut short"
 	}
 	mode := raw[:sp]
 	var m uint32 // as git reads it: 32 bits that wrap
 	for _, c := range mode {
 		if c < '0' || c > '7' {
-			return rawEntry{}, 0, fmt.Sprintf("mode %q is not octal", mode)
+			return nil, 0, fmt.Sprintf("mode %q is not octal", mode)
 		}
 		m = m<<3 | uint32(c-'0')
 	}
-	e := rawEntry{mode: mode, TreeEntry: object.TreeEntry{Name: string(raw[sp+1 : nul]), Mode: canonicalMode(m)}}
+	e := object.TreeEntry{Name: string(raw[sp+1 : nul]), Mode: canonicalMode(m)}
 	copy(e.Hash[:], raw[nul+1:nul+21])
-	return e, nul + 21, ""
+	*entries = append(*entries, e)
+	return mode, nul + 21, ""
 }
 
 // canonicalMode returns the mode go-git gives an entry of raw mode m.
@@ -454,15 +469,12 @@ func readTree(s storer.EncodedObjectStorer, h plumbing.Hash) (*cachedTree, error
 	if err != nil {
 		return nil, fmt.Errorf("read tree %s: %w", h, err)
 	}
-	data, err := io.ReadAll(rd)
+	data := make([]byte, o.Size())
+	_, err = io.ReadFull(rd, data)
 	rd.Close()
 	if err != nil {
 		return nil, fmt.Errorf("read tree %s: %w", h, err)
 	}
 	entries, problems := decodeTree(data)
-	t := &object.Tree{Hash: h, Entries: make([]object.TreeEntry, len(entries))}
-	for i := range entries {
-		t.Entries[i] = entries[i].TreeEntry
-	}
-	return &cachedTree{tree: t, problems: problems}, nil
+	return &cachedTree{tree: &object.Tree{Hash: h, Entries: entries}, problems: problems}, nil
 }

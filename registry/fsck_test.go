@@ -291,8 +291,8 @@ func FuzzTreeEntries(f *testing.F) {
 			t.Fatalf("CheckTree accepts %q with %d entries, go-git decodes %d", raw, len(entries), len(tree.Entries))
 		}
 		for i := range entries {
-			if tree.Entries[i] != entries[i].TreeEntry {
-				t.Fatalf("entry %d: go-git decodes %+v, relreg %+v", i, tree.Entries[i], entries[i].TreeEntry)
+			if tree.Entries[i] != entries[i] {
+				t.Fatalf("entry %d: go-git decodes %+v, relreg %+v", i, tree.Entries[i], entries[i])
 			}
 		}
 		enc := &plumbing.MemoryObject{}

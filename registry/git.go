@@ -350,6 +350,21 @@ func (t *TreeFS) ReadDir(name string) ([]fs.DirEntry, error) {
 	return out, nil
 }
 
+// typeOf returns the type bits of the entry at a path (as Stat's Mode
+// has them), without reading its blob.
+func (t *TreeFS) typeOf(name string) (fs.FileMode, bool) {
+	if !fs.ValidPath(name) || name == "." {
+		return fs.ModeDir, name == "."
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	e, err := t.find(name)
+	if err != nil {
+		return 0, false
+	}
+	return entryType(e.Mode), true
+}
+
 // Lstat is Stat: a tree's symbolic links are never followed.
 func (t *TreeFS) Lstat(name string) (fs.FileInfo, error) { return t.Stat(name) }
 

@@ -555,10 +555,13 @@ func list(fsys fs.FS, subset map[string]bool) ([]*Document, []Diagnostic, error)
 func notPlain(fsys fs.FS, p string) (at, msg string) {
 	// A git tree holds no path through a link or a submodule: only the
 	// last element can be one.
-	i := 0
-	if _, ok := fsys.(*TreeFS); ok {
-		i = strings.LastIndexByte(p, '/') + 1
+	if t, ok := fsys.(*TreeFS); ok {
+		if typ, ok := t.typeOf(p); ok && typ&^fs.ModeDir != 0 {
+			return p, notPlainMessage(p, typ)
+		}
+		return "", ""
 	}
+	i := 0
 	for {
 		j := strings.IndexByte(p[i:], '/')
 		at = p

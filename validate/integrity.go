@@ -34,7 +34,7 @@ func newTreeChecker(repo *registry.Repo) *treeChecker {
 
 // malformed returns the malformed trees of c.
 func (tc *treeChecker) malformed(c *object.Commit) ([]registry.MalformedTree, error) {
-	if c.Hash == tc.last && tc.last != plumbing.ZeroHash {
+	if c.Hash == tc.last {
 		return tc.lastBad, nil
 	}
 	bad, err := tc.repo.MalformedTrees(c)
@@ -67,16 +67,8 @@ func (tc *treeChecker) report(commits []*object.Commit, onlyNew bool) ([]registr
 		}
 		inParents := map[plumbing.Hash]bool{}
 		if onlyNew {
-			// The parents first: the commit's own walk is then the last.
-			err := c.Parents().ForEach(func(p *object.Commit) error {
-				bad, err := tc.malformed(p)
-				for _, t := range bad {
-					inParents[t.Hash] = true
-				}
-				return err
-			})
-			if err != nil {
-				return nil, fmt.Errorf("read parents of %s: %w", c.Hash, err)
+			if err := tc.parentsBad(c, inParents); err != nil {
+				return nil, err
 			}
 		}
 		bad, err := tc.malformed(c)
@@ -92,6 +84,28 @@ func (tc *treeChecker) report(commits []*object.Commit, onlyNew bool) ([]registr
 	}
 	registry.SortDiagnostics(ds)
 	return ds, nil
+}
+
+// parentsBad adds the malformed trees of c's parents to bad. It walks the
+// parents before c, so that c is the last walked: the next commit's first
+// parent.
+func (tc *treeChecker) parentsBad(c *object.Commit, bad map[plumbing.Hash]bool) error {
+	for _, h := range c.ParentHashes {
+		trees := tc.lastBad
+		if h != tc.last {
+			p, err := tc.repo.Git.CommitObject(h)
+			if err != nil {
+				return fmt.Errorf("read parent %s of %s: %w", h, c.Hash, err)
+			}
+			if trees, err = tc.malformed(p); err != nil {
+				return err
+			}
+		}
+		for _, t := range trees {
+			bad[t.Hash] = true
+		}
+	}
+	return nil
 }
 
 // treeDiagnostics turns the problems of a malformed tree of commit c into
