@@ -131,7 +131,8 @@ func sampleTrees(n int) [][]byte {
 	rng := rand.New(rand.NewPCG(1, 2))
 	names := []string{"a", "b", "a.b", "a-b", "2.5.0.yaml", "2.4.0.yaml", "releases", "x", ".", "..", ".git", ".GiT",
 		"git~1", ".git ", ".git.", ".git:x", "a/b", "a\\.git", ".gitmodules", "GITMOD~1", ".gitmodules.", ".g\u200dit",
-		".gitignore", ".gitattributes", ".mailmap", "\u00e9", "sp ace", "gi7eba~1", ".git\xfe", "~", "~1"}
+		".gitignore", ".gitattributes", ".mailmap", "\u00e9", "sp ace", "gi7eba~1", ".git\xfe", "~", "~1",
+		"\u200c.git", "x\\git~1", "GIT~1.", "git~1:y", ".gitmodules:x", "gitmod~4", "gitmod~5", ".git\u200f", ".gi\xc3\xa9t", "\xef\xbb\xbf.git"}
 	modes := []string{"100644", "100644", "100644", "100755", "120000", "40000", "40000", "160000", "100664", "040000", "100600", "644", "0100644"}
 	safeNames := []string{"a", "b", "a.b", "a-b", "a_b", "2.5.0.yaml", "2.4.0.yaml", "releases", ".github", "\u00e9", "sp ace", "git~2", ".gitignore"}
 	safeModes := []string{"100644", "100755", "120000", "40000", "160000"}
