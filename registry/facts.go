@@ -193,8 +193,11 @@ func (c *FactsCache) Save() error {
 
 // factsIdentity ties a facts file to the build that wrote it, on top of
 // factsFormat: a development build of another revision ignores it.
-func factsIdentity() string {
-	id := factsFormat
+func factsIdentity() string { return buildIdentity(factsFormat) }
+
+// buildIdentity is format followed by the build's version and revision.
+func buildIdentity(format string) string {
+	id := format
 	if info, ok := debug.ReadBuildInfo(); ok {
 		id += " " + info.Main.Version
 		for _, s := range info.Settings {

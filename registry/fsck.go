@@ -5,9 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/go-git/go-billy/v5"
 
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/filemode"
@@ -368,10 +372,11 @@ func (r *Repo) MalformedTrees(c *object.Commit) ([]MalformedTree, error) {
 	r.goodMu.Lock()
 	defer r.goodMu.Unlock()
 	if r.goodTrees == nil {
-		r.goodTrees = map[plumbing.Hash]bool{}
+		r.loadGoodTrees()
 	}
 	w := &treeWalk{trees: r.treeCache(), good: r.goodTrees, seen: map[plumbing.Hash]bool{}}
 	_, err := w.visit(c.TreeHash, "")
+	r.saveGoodTrees(w.found)
 	var nt notTreeError
 	if errors.As(err, &nt) {
 		return []MalformedTree{{Hash: c.TreeHash, Problems: []TreeProblem{{Message: fmt.Sprintf("the commit's tree %s is a %s, not a tree", c.TreeHash, nt.typ)}}}}, nil
@@ -387,6 +392,7 @@ type treeWalk struct {
 	trees *treeCache
 	good  map[plumbing.Hash]bool // well-formed, with every tree below
 	seen  map[plumbing.Hash]bool // visited in this walk
+	found []plumbing.Hash        // found well-formed in this walk
 	out   []MalformedTree
 }
 
@@ -442,8 +448,79 @@ func (w *treeWalk) visit(h plumbing.Hash, p string) (bool, error) {
 	}
 	if ok {
 		w.good[h] = true
+		w.found = append(w.found, h)
 	}
 	return ok, nil
+}
+
+// goodTreesFormat names the good-trees file's format and the checks that
+// found its trees well-formed: change it whenever CheckTree or the walk
+// refuses more, and every stored file is ignored.
+const goodTreesFormat = "relreg good trees 1"
+
+// maxGoodTrees bounds the good-trees file: past it, it starts again.
+const maxGoodTrees = 1 << 20
+
+// loadGoodTrees reads the trees earlier runs found well-formed from the
+// git directory's relreg/trees: so that a check in a new process reads
+// only the trees its change brought, as the facts cache lets it parse
+// only the files it changed. A file that is damaged, or written by
+// another build, is ignored. Like the facts cache, the file is trusted:
+// whoever can write the git directory can change what relreg runs.
+func (r *Repo) loadGoodTrees() {
+	r.goodTrees = map[plumbing.Hash]bool{}
+	st, ok := r.Git.Storer.(interface{ Filesystem() billy.Filesystem })
+	if !ok {
+		return
+	}
+	r.goodPath = filepath.Join(st.Filesystem().Root(), "relreg", "trees")
+	data, err := os.ReadFile(r.goodPath)
+	header := buildIdentity(goodTreesFormat) + "\n"
+	rest, ok := bytes.CutPrefix(data, []byte(header))
+	if err != nil || !ok || len(rest)%len(plumbing.ZeroHash) != 0 {
+		return
+	}
+	for ; len(rest) > 0; rest = rest[len(plumbing.ZeroHash):] {
+		r.goodTrees[plumbing.Hash(rest)] = true
+	}
+}
+
+// saveGoodTrees adds trees found well-formed to the good-trees file, best
+// effort: a read-only repository only loses speed.
+func (r *Repo) saveGoodTrees(found []plumbing.Hash) {
+	if r.goodPath == "" || len(found) == 0 {
+		return
+	}
+	header := buildIdentity(goodTreesFormat) + "\n"
+	info, err := os.Stat(r.goodPath)
+	if err != nil || info.Size() < int64(len(header)) || (info.Size()-int64(len(header)))%20 != 0 || len(r.goodTrees) > maxGoodTrees {
+		// Missing, damaged, from another build or full: start again with
+		// what this run knows.
+		if len(r.goodTrees) > maxGoodTrees {
+			r.goodTrees = map[plumbing.Hash]bool{}
+			for _, h := range found {
+				r.goodTrees[h] = true
+			}
+		}
+		data := []byte(header)
+		for h := range r.goodTrees {
+			data = append(data, h[:]...)
+		}
+		if os.MkdirAll(filepath.Dir(r.goodPath), 0o755) == nil {
+			_ = WriteFileAtomic(r.goodPath, data)
+		}
+		return
+	}
+	f, err := os.OpenFile(r.goodPath, os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		return
+	}
+	data := make([]byte, 0, len(found)*len(plumbing.ZeroHash))
+	for _, h := range found {
+		data = append(data, h[:]...)
+	}
+	_, _ = f.Write(data) // one write: appends of concurrent runs do not interleave
+	_ = f.Close()
 }
 
 // cachedTree is a tree decoded by the tree cache, with what is wrong with

@@ -399,4 +399,30 @@ func TestMalformedTrees(t *testing.T) {
 	if repo.goodTrees[plumbing.NewHash(top)] || repo.goodTrees[plumbing.NewHash(bomb)] {
 		t.Errorf("a tree holding a malformed one is remembered as good")
 	}
+
+	// The next run knows the good trees from the git directory; a damaged
+	// file is ignored.
+	again, err := OpenRepo(root, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	again.goodMu.Lock()
+	again.loadGoodTrees()
+	again.goodMu.Unlock()
+	if !again.goodTrees[plumbing.NewHash(good)] || again.goodTrees[plumbing.NewHash(top)] {
+		t.Errorf("the next run's good trees = %d trees, want the good tree and not the top one", len(again.goodTrees))
+	}
+	f, err := os.OpenFile(again.goodPath, os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Write([]byte("xyz"))
+	f.Close()
+	again.loadGoodTrees()
+	if len(again.goodTrees) != 0 {
+		t.Errorf("a damaged good-trees file gives %d trees, want none", len(again.goodTrees))
+	}
+	if got, err := again.MalformedTrees(commit(c1)); err != nil || len(got) != 2 {
+		t.Errorf("MalformedTrees after a damaged file = %d trees, %v; want 2", len(got), err)
+	}
 }

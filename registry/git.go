@@ -39,9 +39,10 @@ type Repo struct {
 	trees     *treeCache
 
 	// goodTrees holds the trees MalformedTrees found well-formed, with
-	// every tree below them.
+	// every tree below them, loaded from goodPath (nil until first used).
 	goodMu    sync.Mutex
 	goodTrees map[plumbing.Hash]bool
+	goodPath  string
 }
 
 // treeCache returns the repository's cache of decoded trees.
