@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/go-git/go-billy/v5"
@@ -461,6 +462,9 @@ const goodTreesFormat = "relreg good trees 1"
 // maxGoodTrees bounds the good-trees file: past it, it starts again.
 const maxGoodTrees = 1 << 20
 
+// goodTreesEvery is how often the good-trees file is written at most.
+const goodTreesEvery = 250 * time.Millisecond
+
 // loadGoodTrees reads the trees earlier runs found well-formed from the
 // git directory's relreg/trees: so that a check in a new process reads
 // only the trees its change brought, as the facts cache lets it parse
@@ -486,11 +490,18 @@ func (r *Repo) loadGoodTrees() {
 }
 
 // saveGoodTrees adds trees found well-formed to the good-trees file, best
-// effort: a read-only repository only loses speed.
+// effort: a read-only repository only loses speed. Walking a history
+// finds a few trees a commit: they are written at most every
+// goodTreesEvery, and the last ones found may be lost, to be found again.
 func (r *Repo) saveGoodTrees(found []plumbing.Hash) {
-	if r.goodPath == "" || len(found) == 0 {
+	if r.goodPath == "" {
 		return
 	}
+	r.goodPending = append(r.goodPending, found...)
+	if len(r.goodPending) == 0 || time.Since(r.goodSaved) < goodTreesEvery && len(r.goodPending) < 4096 {
+		return
+	}
+	found, r.goodPending, r.goodSaved = r.goodPending, nil, time.Now()
 	header := buildIdentity(goodTreesFormat) + "\n"
 	info, err := os.Stat(r.goodPath)
 	if err != nil || info.Size() < int64(len(header)) || (info.Size()-int64(len(header)))%20 != 0 || len(r.goodTrees) > maxGoodTrees {

@@ -40,9 +40,11 @@ type Repo struct {
 
 	// goodTrees holds the trees MalformedTrees found well-formed, with
 	// every tree below them, loaded from goodPath (nil until first used).
-	goodMu    sync.Mutex
-	goodTrees map[plumbing.Hash]bool
-	goodPath  string
+	goodMu      sync.Mutex
+	goodTrees   map[plumbing.Hash]bool
+	goodPath    string
+	goodPending []plumbing.Hash // found, not yet written
+	goodSaved   time.Time       // when last written
 }
 
 // treeCache returns the repository's cache of decoded trees.
