@@ -30,6 +30,7 @@ test: ## Run the whole test suite, as CI does: vet, gofmt, race tests, short fuz
 	$(GO) test -race -count=1 ./...
 	$(GO) test -run '^$$' -fuzz '^FuzzParseYAML$$' -fuzztime $(FUZZTIME) ./registry
 	$(GO) test -run '^$$' -fuzz '^FuzzLoad$$' -fuzztime $(FUZZTIME) ./registry
+	$(GO) test -run '^$$' -fuzz '^FuzzTreeEntries$$' -fuzztime $(FUZZTIME) ./registry
 	$(GO) test -run '^$$' -fuzz '^FuzzValidateSchema$$' -fuzztime $(FUZZTIME) ./validate
 
 .PHONY: fmt-check
@@ -42,8 +43,9 @@ lint: fmt-check ## go vet, gofmt and go mod tidy leave nothing to change
 	$(GO) mod tidy -diff
 
 .PHONY: fuzz
-fuzz: ## Fuzz the YAML parser for a while (FUZZLONG=10m make fuzz for longer)
+fuzz: ## Fuzz the YAML parser and the git tree checker for a while (FUZZLONG=10m make fuzz for longer)
 	$(GO) test -run '^$$' -fuzz '^FuzzParseYAML$$' -fuzztime $(FUZZLONG) ./registry
+	$(GO) test -run '^$$' -fuzz '^FuzzTreeEntries$$' -fuzztime $(FUZZLONG) ./registry
 
 .PHONY: bench
 bench: ## Run the benchmarks

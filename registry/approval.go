@@ -154,6 +154,13 @@ func ResolveSubject(reg *Registry, arg string) (*Document, error) {
 	}
 	d := reg.Doc(p)
 	if d == nil {
+		// A path the layout refused (a symbolic link, a submodule, or
+		// one in a folder that is) says why it is not a document.
+		for _, diag := range reg.Diagnostics {
+			if diag.Rule == "layout/path" && (diag.File == p || strings.HasPrefix(p, diag.File+"/")) {
+				return nil, fmt.Errorf("%w %q: %s", ErrUnknownSubject, arg, diag.Message)
+			}
+		}
 		return nil, fmt.Errorf("%w %q: the registry has no %s", ErrUnknownSubject, arg, p)
 	}
 	return parsedDoc(d)

@@ -426,17 +426,57 @@ func list(fsys fs.FS, subset map[string]bool) ([]*Document, []Diagnostic, error)
 		return "", false
 	}
 	// fromSubset adds the subset's documents of a kind that exist.
+	reported := map[string]bool{}
 	fromSubset := func(kind string) {
 		for p := range subset {
-			if k, id, ok := PathKind(p); ok && k == kind && exists(fsys, p) {
+			k, id, ok := PathKind(p)
+			if !ok || k != kind {
+				continue
+			}
+			if at, msg := notPlain(fsys, p); msg != "" {
+				if !reported[at] {
+					reported[at] = true
+					layoutDiag(at, "layout/path", msg)
+				}
+				continue
+			}
+			if exists(fsys, p) {
 				docs = append(docs, &Document{Path: p, Kind: kind, ID: id})
 			}
 		}
+	}
+	// plain reports whether a folder entry is a plain file or folder, and
+	// reports it when it is not: relreg never follows a symbolic link
+	// there, nor reads a submodule.
+	plain := func(p string, e fs.DirEntry) bool {
+		if e.IsDir() || e.Type()&fs.ModeType == 0 {
+			return true
+		}
+		layoutDiag(p, "layout/path", notPlainMessage(p, e.Type()))
+		return false
+	}
+	// walkable reports whether a layout folder is there to walk, and
+	// reports it when it is something else than a folder.
+	walkable := func(dir string) (bool, error) {
+		info, err := fs.Lstat(fsys, dir)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			return false, nil
+		case err != nil:
+			return false, fmt.Errorf("read %s: %w", dir, err)
+		case !info.IsDir():
+			layoutDiag(dir, "layout/path", notPlainMessage(dir, info.Mode().Type()))
+			return false, nil
+		}
+		return true, nil
 	}
 	flat := func(dir, kind, what string) error {
 		if subset != nil && kind == KindService {
 			fromSubset(kind)
 			return nil
+		}
+		if ok, err := walkable(dir); !ok {
+			return err
 		}
 		entries, err := readDir(fsys, dir)
 		if err != nil {
@@ -447,6 +487,9 @@ func list(fsys fs.FS, subset map[string]bool) ([]*Document, []Diagnostic, error)
 				continue
 			}
 			p := dir + "/" + e.Name()
+			if !plain(p, e) {
+				continue
+			}
 			if name, ok := yamlName(p, e.IsDir(), what); ok {
 				docs = append(docs, &Document{Path: p, Kind: kind, ID: name})
 			}
@@ -458,6 +501,9 @@ func list(fsys fs.FS, subset map[string]bool) ([]*Document, []Diagnostic, error)
 			fromSubset(kind)
 			return nil
 		}
+		if ok, err := walkable(dir); !ok {
+			return err
+		}
 		entries, err := readDir(fsys, dir)
 		if err != nil {
 			return err
@@ -467,6 +513,9 @@ func list(fsys fs.FS, subset map[string]bool) ([]*Document, []Diagnostic, error)
 				continue
 			}
 			p := dir + "/" + e.Name()
+			if !plain(p, e) {
+				continue
+			}
 			if !e.IsDir() {
 				layoutDiag(p, "layout/path", fmt.Sprintf("unexpected file: %s holds one folder per name, with %s inside", dir, what))
 				continue
@@ -480,6 +529,9 @@ func list(fsys fs.FS, subset map[string]bool) ([]*Document, []Diagnostic, error)
 					continue
 				}
 				fp := p + "/" + f.Name()
+				if !plain(fp, f) {
+					continue
+				}
 				if version, ok := yamlName(fp, f.IsDir(), what); ok {
 					docs = append(docs, &Document{Path: fp, Kind: kind, ID: e.Name() + "@" + version})
 				}
@@ -501,6 +553,58 @@ func list(fsys fs.FS, subset map[string]bool) ([]*Document, []Diagnostic, error)
 	}
 	slices.SortFunc(docs, func(a, b *Document) int { return strings.Compare(a.Path, b.Path) })
 	return docs, diags, nil
+}
+
+// notPlain returns, for a path in the layout, the path and the message of
+// a layout/path diagnostic when the path, or a folder on the way to it, is
+// a symbolic link, a submodule or anything else than a plain file or
+// folder; "" when there is none (or nothing at the path). relreg never
+// follows a symbolic link in the layout's folders: on disk it could read a
+// file outside the registry, in git a link's target is not what a
+// checkout reads.
+func notPlain(fsys fs.FS, p string) (at, msg string) {
+	// A git tree holds no path through a link or a submodule: only the
+	// last element can be one.
+	if t, ok := fsys.(*TreeFS); ok {
+		if typ, ok := t.typeOf(p); ok && typ&^fs.ModeDir != 0 {
+			return p, notPlainMessage(p, typ)
+		}
+		return "", ""
+	}
+	i := 0
+	for {
+		j := strings.IndexByte(p[i:], '/')
+		at = p
+		if j >= 0 {
+			at = p[:i+j]
+		}
+		info, err := fs.Lstat(fsys, at)
+		if err != nil {
+			return "", ""
+		}
+		switch t := info.Mode().Type(); {
+		case t&^fs.ModeDir != 0:
+			return at, notPlainMessage(at, t)
+		case j < 0, t != fs.ModeDir: // p itself, or a file on the way to it
+			return "", ""
+		}
+		i += j + 1
+	}
+}
+
+// notPlainMessage says why a path of the layout whose type bits are t is
+// refused, and how to fix it.
+func notPlainMessage(p string, t fs.FileMode) string {
+	const folders = "the registry's folders (services, releases, schedules, dml)"
+	switch {
+	case t&fs.ModeSymlink != 0:
+		return fmt.Sprintf("%s is a symbolic link: symbolic links and submodules are not allowed in %s, and relreg never follows one; replace it with the file or folder itself", p, folders)
+	case t&fs.ModeIrregular != 0:
+		return fmt.Sprintf("%s is a git submodule: submodules and symbolic links are not allowed in %s; remove it (git rm --cached %s) and add the file or folder itself", p, folders, p)
+	case t == 0:
+		return fmt.Sprintf("%s is a file: it must be a folder; move the file away", p)
+	}
+	return fmt.Sprintf("%s is not a regular file or folder (%v): only files and folders are allowed in %s; remove it", p, t, folders)
 }
 
 // exists reports whether fsys holds a file at p; for a git tree without

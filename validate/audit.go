@@ -213,6 +213,7 @@ func Audit(repo *registry.Repo, opts AuditOptions) (*AuditResult, error) {
 		opts.Now = time.Now()
 	}
 	a := &auditor{repo: repo, cache: opts.Cache, full: opts.Full, since: opts.Since, now: opts.Now, known: make(map[plumbing.Hash]bool, len(commits)), res: &AuditResult{Ref: tip.Hash.String()}}
+	a.trees, a.treeDiags = newTreeChecker(repo), make([][]registry.Diagnostic, len(commits))
 	steps := make(chan *auditStep, 64)
 	stop := make(chan struct{})
 	read := make(chan struct{})
@@ -268,7 +269,7 @@ func Audit(repo *registry.Repo, opts AuditOptions) (*AuditResult, error) {
 		if st.err != nil {
 			return nil, st.err
 		}
-		st.seq = i
+		st.seq, a.treeDiags[i] = i, st.trees
 		if reg, err = a.commit(reg, st); err != nil {
 			return nil, err
 		}
@@ -283,7 +284,7 @@ func Audit(repo *registry.Repo, opts AuditOptions) (*AuditResult, error) {
 		if a.skews[i] != nil {
 			ds = append([]registry.Diagnostic{*a.skews[i]}, ds...)
 		}
-		a.report(commits[i], ds)
+		a.report(commits[i], withTrees(a.treeDiags[i], ds))
 	}
 	if a.res.TrustRoot == nil {
 		return nil, ErrNoTrustRoot
@@ -319,7 +320,11 @@ type auditor struct {
 	jobs     chan auditJob
 	verdicts [][]registry.Diagnostic
 	skews    []*registry.Diagnostic
-	res      *AuditResult
+	// trees finds the malformed trees of the history; treeDiags holds
+	// those of each commit by position.
+	trees     *treeChecker
+	treeDiags [][]registry.Diagnostic
+	res       *AuditResult
 }
 
 // auditJob is a judgment for a worker: the change rules on a snapshot.
@@ -343,7 +348,8 @@ type auditStep struct {
 	loaded  *registry.Registry // the registry at c, loaded whole (root, or a change Update cannot apply)
 	update  *registry.Update   // the files it changed, read
 	changes []registry.FileChange
-	authors map[string][]string // for a judged change, as a check finds them
+	authors map[string][]string   // for a judged change, as a check finds them
+	trees   []registry.Diagnostic // its malformed trees, for a judged commit or a trust root
 	err     error
 }
 
@@ -450,6 +456,16 @@ func (a *auditor) readStep(st *auditStep, brought []*object.Commit, present *boo
 	}
 	if !*present && !addsConfig(st.changes) {
 		return nil
+	}
+	// Malformed trees count on the judged commit that brings them, and on
+	// the trust root: it is not judged, but a malformed one is not trusted.
+	if !*present {
+		st.trees, err = a.trees.check(st.c)
+	} else if st.judged {
+		st.trees, err = a.trees.introduced(append([]*object.Commit{st.c}, brought...)...)
+	}
+	if err != nil {
+		return err
 	}
 	fsys, err := a.repo.FS(st.c)
 	if err != nil {

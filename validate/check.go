@@ -90,6 +90,9 @@ func Check(repo *registry.Repo, opts CheckOptions) (*CheckResult, error) {
 			return nil, err
 		}
 	}
+	if res, err := malformedChange(repo, baseTip, base, headCommit, opts.Head != ""); res != nil || err != nil {
+		return res, err
+	}
 	var baseFS fs.FS
 	res := &CheckResult{}
 	if base != nil {

@@ -215,6 +215,9 @@ func staticAt(repo *registry.Repo, rev string, now time.Time, cache *registry.Pa
 	if err != nil {
 		return nil, err
 	}
+	if ds, err := historyTrees(repo, c); err != nil || len(ds) > 0 {
+		return ds, err
+	}
 	fsys, err := repo.FS(c)
 	if err != nil {
 		return nil, err

@@ -67,6 +67,7 @@ var RuleDescriptions = map[string]string{
 	"approval/tampered":            "An existing approval entry was changed or removed.",
 	"governance/unapproved":        "A change to relreg.yaml or approvers.yaml lacks govern approvals.",
 	"backout/missing":              "A medium or high risk release has no backout plan.",
+	"git/malformed-tree":           "A git tree the change reaches is one git fsck refuses: git could check out other bytes than relreg read.",
 	"history/clock-skew":           "A commit's committer time is earlier than one before it on the first-parent chain (a warning).",
 }
 
