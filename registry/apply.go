@@ -3,6 +3,7 @@ package registry
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"maps"
 	"slices"
@@ -320,11 +321,11 @@ func layoutHashes(fsys fs.FS) (map[string]string, error) {
 			out[p] = plumbing.ComputeHash(plumbing.BlobObject, []byte(typ.String())).String()
 			return nil
 		}
-		data, err := fs.ReadFile(fsys, p)
+		h, err := hashFile(fsys, p)
 		if err != nil {
 			return err
 		}
-		out[p] = plumbing.ComputeHash(plumbing.BlobObject, data).String()
+		out[p] = h
 		return nil
 	}
 	for _, name := range []string{ConfigFile, ApproversFile} {
@@ -423,4 +424,28 @@ func (r *Registry) Subset(paths map[string]bool) *Registry {
 		}
 	}
 	return out
+}
+
+// hashFile returns the git blob hash of a regular file, streamed: a file
+// of any size is hashed in constant memory.
+func hashFile(fsys fs.FS, p string) (string, error) {
+	f, err := fsys.Open(p)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	info, err := f.Stat()
+	if err != nil {
+		return "", err
+	}
+	if !info.Mode().IsRegular() {
+		return "", &fs.PathError{Op: "read", Path: p, Err: errNotRegular}
+	}
+	h := plumbing.NewHasher(plumbing.BlobObject, info.Size())
+	if n, err := io.Copy(h, f); err != nil {
+		return "", err
+	} else if n != info.Size() {
+		return "", &fs.PathError{Op: "read", Path: p, Err: fmt.Errorf("changed while it was read (%d bytes, then %d)", info.Size(), n)}
+	}
+	return h.Sum().String(), nil
 }

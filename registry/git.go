@@ -296,28 +296,60 @@ func (t *TreeFS) ReadFile(name string) ([]byte, error) {
 }
 
 func (t *TreeFS) readFile(name string) ([]byte, error) {
+	data, size, err := t.readBlob(name, -1)
+	if err == nil && int64(len(data)) != size {
+		err = &fs.PathError{Op: "read", Path: name, Err: io.ErrUnexpectedEOF}
+	}
+	return data, err
+}
+
+// readLimited reads a file of the tree, as registry.readLimited does: a
+// blob larger than limit is not read, its size taken from its header.
+func (t *TreeFS) readLimited(name string, limit int64) ([]byte, int64, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.readBlob(name, limit)
+}
+
+// readBlob reads the blob of a regular file of the tree, whole, or, when
+// limit is not negative and the blob is larger, not at all. It returns
+// the blob's size.
+func (t *TreeFS) readBlob(name string, limit int64) ([]byte, int64, error) {
 	if !fs.ValidPath(name) {
-		return nil, &fs.PathError{Op: "read", Path: name, Err: fs.ErrInvalid}
+		return nil, 0, &fs.PathError{Op: "read", Path: name, Err: fs.ErrInvalid}
 	}
 	e, err := t.find(name)
 	if err != nil {
-		return nil, &fs.PathError{Op: "read", Path: name, Err: fs.ErrNotExist}
+		return nil, 0, &fs.PathError{Op: "read", Path: name, Err: fs.ErrNotExist}
 	}
 	if !regular(e.Mode) {
 		// A symbolic link is never followed, nor its target read as the
 		// file's content.
-		return nil, &fs.PathError{Op: "read", Path: name, Err: fmt.Errorf("%w: a %s, not a regular file", fs.ErrInvalid, modeNoun(e.Mode))}
+		return nil, 0, &fs.PathError{Op: "read", Path: name, Err: fmt.Errorf("%w: a %s, not a regular file", fs.ErrInvalid, modeNoun(e.Mode))}
 	}
-	b, err := t.blobs.BlobObject(e.Hash)
+	data, size, err := readBlob(t.blobs, e.Hash, limit)
 	if err != nil {
-		return nil, &fs.PathError{Op: "read", Path: name, Err: err}
+		return nil, 0, &fs.PathError{Op: "read", Path: name, Err: err}
 	}
-	rd, err := b.Reader()
+	return data, size, nil
+}
+
+// readBlob reads a blob, whole, or, when limit is not negative and the
+// blob's size (read from its header, without its content) is larger, not
+// at all: a 1 GiB blob in a push costs nothing to refuse.
+func readBlob(g *git.Repository, h plumbing.Hash, limit int64) ([]byte, int64, error) {
+	size, err := g.Storer.EncodedObjectSize(h)
 	if err != nil {
-		return nil, &fs.PathError{Op: "read", Path: name, Err: err}
+		return nil, 0, err
 	}
-	defer rd.Close()
-	return io.ReadAll(rd)
+	if limit >= 0 && size > limit {
+		return nil, size, nil
+	}
+	b, err := g.BlobObject(h)
+	if err != nil {
+		return nil, 0, err
+	}
+	return readLimitedBlob(b.Reader, size, max(limit, size))
 }
 
 // ReadDir lists a folder of the tree, sorted by name.
@@ -407,11 +439,11 @@ func (t *TreeFS) size(e object.TreeEntry) int64 {
 	if e.Mode == filemode.Dir || e.Mode == filemode.Submodule {
 		return 0
 	}
-	b, err := t.blobs.BlobObject(e.Hash)
+	size, err := t.blobs.Storer.EncodedObjectSize(e.Hash)
 	if err != nil {
 		return 0
 	}
-	return b.Size
+	return size
 }
 
 func (t *TreeFS) info(name string, e object.TreeEntry, size int64) fileInfo {
@@ -550,20 +582,14 @@ func (c *ParseCache) Blob(g *git.Repository, h plumbing.Hash) (*Node, error) {
 	if p, ok := c.get(key); ok {
 		return p.node, nil
 	}
-	b, err := g.BlobObject(h)
+	data, size, err := readBlob(g, h, DefaultLimits.MaxFileSize)
 	if err != nil {
 		return nil, fmt.Errorf("read blob %s: %w", h, err)
 	}
-	rd, err := b.Reader()
-	if err != nil {
-		return nil, fmt.Errorf("read blob %s: %w", h, err)
+	p := oversized(size, DefaultLimits)
+	if data != nil {
+		p = parseDoc(data, DefaultLimits)
 	}
-	defer rd.Close()
-	data, err := io.ReadAll(rd)
-	if err != nil {
-		return nil, fmt.Errorf("read blob %s: %w", h, err)
-	}
-	p := parseDoc(data, DefaultLimits)
 	c.put(key, p)
 	return p.node, nil
 }

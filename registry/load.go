@@ -1,6 +1,7 @@
 package registry
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -279,9 +280,16 @@ func fetchDoc(fsys fs.FS, d *Document, opts Options) (fetchedDoc, error) {
 			return f, nil
 		}
 	}
-	data, err := fs.ReadFile(fsys, d.Path)
+	limits := cmp.Or(opts.Limits, DefaultLimits)
+	data, size, err := readLimited(fsys, d.Path, limits.MaxFileSize)
 	if err != nil {
 		return f, fmt.Errorf("read %s: %w", d.Path, err)
+	}
+	if data == nil && size > limits.MaxFileSize {
+		// Too large to read: parsed as such, never held in memory.
+		p := oversized(size, limits)
+		f.cached = &p
+		return f, nil
 	}
 	f.data = data
 	return f, nil
@@ -611,8 +619,11 @@ func notPlainMessage(p string, t fs.FileMode) string {
 // opening the blob.
 func exists(fsys fs.FS, p string) bool {
 	if hfs, ok := fsys.(HashFS); ok {
-		_, ok := hfs.Hash(p)
-		return ok
+		if _, ok := hfs.Hash(p); ok {
+			return true
+		}
+		// No hash is no answer: the work tree knows the hash of a file
+		// only while git's index vouches for it.
 	}
 	fi, err := fs.Stat(fsys, p)
 	return err == nil && !fi.IsDir()
