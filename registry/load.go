@@ -341,6 +341,16 @@ func parseDoc(data []byte, lim Limits) parsed {
 		p.node = nil
 	}
 	if p.node != nil {
+		if m, ok := p.node.Value.(map[string]any); ok {
+			if list, ok := m["approvals"].([]any); ok && len(list) > MaxApprovals {
+				k := KeyNode(p.node.root, "approvals")
+				p.diags = append(p.diags, diag("yaml/limits", k.Line, k.Column,
+					"approvals holds %d entries, over the limit of %d: a document carries a handful per step; remove the entries that do not belong", len(list), MaxApprovals))
+				p.node = nil
+			}
+		}
+	}
+	if p.node != nil {
 		p.node.compact()
 	}
 	return p
@@ -560,8 +570,18 @@ func list(fsys fs.FS, subset map[string]bool) ([]*Document, []Diagnostic, error)
 		return nil, nil, err
 	}
 	slices.SortFunc(docs, func(a, b *Document) int { return strings.Compare(a.Path, b.Path) })
+	if len(docs) > maxFiles {
+		return nil, nil, fmt.Errorf("%w: the registry holds %d documents, over the limit of %d", ErrTooManyFiles, len(docs), maxFiles)
+	}
 	return docs, diags, nil
 }
+
+// maxFiles is MaxFiles; a test lowers it.
+var maxFiles = MaxFiles
+
+// ErrTooManyFiles is returned for a registry whose layout folders hold
+// more than MaxFiles files.
+var ErrTooManyFiles = errors.New("too many files")
 
 // notPlain returns, for a path in the layout, the path and the message of
 // a layout/path diagnostic when the path, or a folder on the way to it, is

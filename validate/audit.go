@@ -138,14 +138,17 @@ type AuditResult struct {
 func (r *AuditResult) OK() bool { return r.Rewritten == nil && r.Errors() == 0 }
 
 // Errors counts the diagnostics of severity error: the violations.
-func (r *AuditResult) Errors() int { return len(r.Diagnostics) - r.Warnings() }
+func (r *AuditResult) Errors() int { return r.count(registry.SeverityError) }
 
 // Warnings counts the diagnostics of severity warning.
-func (r *AuditResult) Warnings() int {
+func (r *AuditResult) Warnings() int { return r.count(registry.SeverityWarning) }
+
+// count counts the findings of a severity, those a cap left out included.
+func (r *AuditResult) count(s registry.Severity) int {
 	n := 0
 	for _, d := range r.Diagnostics {
-		if d.Severity == registry.SeverityWarning {
-			n++
+		if d.Severity == s {
+			n += d.Count()
 		}
 	}
 	return n

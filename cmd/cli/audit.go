@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/relreg/relreg/registry"
 	"github.com/relreg/relreg/validate"
 	"github.com/relreg/relreg/validate/output"
 )
@@ -106,6 +107,9 @@ func runAudit(g *globals, o *auditOptions) error {
 	res, err := validate.Audit(repo, validate.AuditOptions{
 		Ref: o.ref, Since: since, Verified: o.verified,
 		Progress: func(done, total int) {
+			if done == 1 && since.IsZero() && total > registry.AuditWarnCommits {
+				fmt.Fprintf(g.stderr, "relreg: auditing all %d commits of the history; --since T judges only the commits from T on (earlier ones are still replayed)\n", total)
+			}
 			if p == nil && done == 1 {
 				p = newProgress(g.stderr, "auditing", total)
 			}
