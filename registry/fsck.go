@@ -375,7 +375,7 @@ func (r *Repo) MalformedTrees(c *object.Commit) ([]MalformedTree, error) {
 	if r.goodTrees == nil {
 		r.loadGoodTrees()
 	}
-	w := &treeWalk{trees: r.treeCache(), good: r.goodTrees, seen: map[plumbing.Hash]bool{}}
+	w := &treeWalk{trees: r.treeCache(), good: r.goodTrees}
 	_, err := w.visit(c.TreeHash, "")
 	r.saveGoodTrees(w.found)
 	var nt notTreeError
@@ -415,6 +415,9 @@ func (w *treeWalk) visit(h plumbing.Hash, p string) (bool, error) {
 	}
 	if w.seen[h] {
 		return false, nil // malformed, and reported where first found
+	}
+	if w.seen == nil {
+		w.seen = map[plumbing.Hash]bool{}
 	}
 	w.seen[h] = true
 	ct, err := w.trees.get(h)

@@ -22,26 +22,31 @@ const maxTreeProblems = 20
 // well-formed are remembered by the repository, so each is read once.
 type treeChecker struct {
 	repo *registry.Repo
-	// The malformed trees of the commit last asked about: in a history
-	// walked in order, the next commit's first parent.
-	last    plumbing.Hash
-	lastBad []registry.MalformedTree
+	// The malformed trees of the commits last asked about, by commit: in
+	// a history walked in order, the next commits' parents.
+	known map[plumbing.Hash][]registry.MalformedTree
 }
 
+// maxKnownCommits bounds treeChecker.known.
+const maxKnownCommits = 1024
+
 func newTreeChecker(repo *registry.Repo) *treeChecker {
-	return &treeChecker{repo: repo}
+	return &treeChecker{repo: repo, known: map[plumbing.Hash][]registry.MalformedTree{}}
 }
 
 // malformed returns the malformed trees of c.
 func (tc *treeChecker) malformed(c *object.Commit) ([]registry.MalformedTree, error) {
-	if c.Hash == tc.last {
-		return tc.lastBad, nil
+	if bad, ok := tc.known[c.Hash]; ok {
+		return bad, nil
 	}
 	bad, err := tc.repo.MalformedTrees(c)
 	if err != nil {
 		return nil, err
 	}
-	tc.last, tc.lastBad = c.Hash, bad
+	if len(tc.known) >= maxKnownCommits {
+		clear(tc.known)
+	}
+	tc.known[c.Hash] = bad
 	return bad, nil
 }
 
@@ -86,13 +91,11 @@ func (tc *treeChecker) report(commits []*object.Commit, onlyNew bool) ([]registr
 	return ds, nil
 }
 
-// parentsBad adds the malformed trees of c's parents to bad. It walks the
-// parents before c, so that c is the last walked: the next commit's first
-// parent.
+// parentsBad adds the malformed trees of c's parents to bad.
 func (tc *treeChecker) parentsBad(c *object.Commit, bad map[plumbing.Hash]bool) error {
 	for _, h := range c.ParentHashes {
-		trees := tc.lastBad
-		if h != tc.last {
+		trees, ok := tc.known[h]
+		if !ok {
 			p, err := tc.repo.Git.CommitObject(h)
 			if err != nil {
 				return fmt.Errorf("read parent %s of %s: %w", h, c.Hash, err)
