@@ -40,7 +40,8 @@ func ParseRefUpdates(r io.Reader) ([]RefUpdate, error) {
 
 // ReceiveOptions tune a pre-receive check.
 type ReceiveOptions struct {
-	// Protected are the branch names whose updates are checked.
+	// Protected are the branch names whose updates are checked, as
+	// ProtectedBranches reads them; Receive refuses an invalid list.
 	Protected []string
 	Now       time.Time
 }
@@ -88,6 +89,11 @@ var zeroHash = plumbing.ZeroHash.String()
 // push creates or moves, whose new tip is only proposed. Git refuses the
 // whole push when the hook refuses one of its refs.
 func Receive(repo *registry.Repo, updates []RefUpdate, opts ReceiveOptions) ([]RefResult, error) {
+	protected, err := ProtectedBranches(opts.Protected)
+	if err != nil {
+		return nil, err
+	}
+	opts.Protected = protected
 	cache := registry.NewParseCache()
 	before := prePush(updates)
 	var out []RefResult

@@ -27,6 +27,13 @@ deletions and non-fast-forward updates of protected branches, prints the
 diagnostics (git shows them to the pusher) and exits non-zero to refuse the
 push.
 
+Protected branches are named with --branch (repeatable or comma-separated)
+or RELREG_PROTECTED_BRANCHES, by name (main) or full ref (refs/heads/main);
+spaces around a name are trimmed. A name git would not accept as a branch
+(empty, holding a space, a ref outside refs/heads/) stops the hook with
+exit 2, so git refuses every push until the list is fixed: a typo never
+leaves a branch unprotected.
+
 A new protected branch, or one whose old tip holds no registry, is checked
 as a merge request into the first protected branch (in --branch order)
 whose tip holds a registry: trust from that tip, changes from the
@@ -126,6 +133,9 @@ func newHookPreReceiveCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if branches, err = protectedBranches(c, branches); err != nil {
+				return err
+			}
 			updates, err := validate.ParseRefUpdates(g.stdin)
 			if err != nil {
 				return err
@@ -172,7 +182,7 @@ func newHookPreReceiveCmd(g *globals) *cobra.Command {
 			return nil
 		},
 	}
-	c.Flags().StringSliceVar(&branches, "branch", defaultProtected(), "protected branch (repeatable; default from RELREG_PROTECTED_BRANCHES, else main,master)")
+	c.Flags().StringSliceVar(&branches, "branch", defaultProtected(), "protected branch, by name or as refs/heads/NAME (repeatable or comma-separated; default from RELREG_PROTECTED_BRANCHES, else main,master)")
 	c.Flags().StringVar(&format, "format", output.Text, "output format: "+strings.Join(output.Formats, ", "))
 	c.Flags().StringVar(&now, "now", "", "the check time, RFC 3339 (default: now)")
 	c.Flags().DurationVar(&timeout, "timeout", timeout, "refuse the push when judging it takes longer (default from RELREG_HOOK_TIMEOUT, else 60s)")
@@ -215,6 +225,23 @@ func defaultHookTimeout() time.Duration {
 		return d
 	}
 	return 60 * time.Second
+}
+
+// protectedBranches checks the protected-branch list, naming where it came
+// from when it is wrong: a list that fails open would let every push
+// through unjudged.
+func protectedBranches(c *cobra.Command, branches []string) ([]string, error) {
+	out, err := validate.ProtectedBranches(branches)
+	if err == nil {
+		return out, nil
+	}
+	switch {
+	case c.Flags().Changed("branch"):
+		return nil, fmt.Errorf("--branch: %w", err)
+	case os.Getenv("RELREG_PROTECTED_BRANCHES") != "":
+		return nil, fmt.Errorf("RELREG_PROTECTED_BRANCHES: %w", err)
+	}
+	return nil, err
 }
 
 func defaultProtected() []string {
