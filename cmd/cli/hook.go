@@ -34,11 +34,19 @@ spaces around a name are trimmed. A name git would not accept as a branch
 exit 2, so git refuses every push until the list is fixed: a typo never
 leaves a branch unprotected.
 
+The primary protected branch is the first one (in --branch order) whose
+tip holds a registry. Its trust binds every protected branch: a push to
+another protected branch is judged twice, under the trust of that
+branch's old tip and under the primary branch's, and passes only if both
+pass ("refused ... under the trust of main (refs/heads/main at <sha>)"
+says which refused it). So a protected branch on an old commit of main
+escapes no key main has since revoked, no role or approver it has removed
+and no requirement it has raised.
+
 A new protected branch, or one whose old tip holds no registry, is checked
-as a merge request into the first protected branch (in --branch order)
-whose tip holds a registry: trust from that tip, changes from the
-merge-base. Only when no protected branch holds a registry is a push judged
-by the static rules alone. Every ref is judged against the refs as they
+as a merge request into the primary branch: trust from its tip, changes
+from the merge-base. Only when no protected branch holds a registry is a
+push judged by the static rules alone. Every ref is judged against the refs as they
 were before the push. Pushes of refs/replace/* are refused: git shows the
 replacement objects, relreg judges the real ones.
 
@@ -167,7 +175,7 @@ func newHookPreReceiveCmd(g *globals) *cobra.Command {
 				case r.Refused != "":
 					fmt.Fprintf(g.stdout, "relreg: %s: refused: %s\n", output.Escape(r.Update.Ref), output.Escape(r.Refused))
 				case !r.OK():
-					fmt.Fprintf(g.stdout, "relreg: %s: refused: the change breaks the registry's rules:\n", output.Escape(r.Update.Ref))
+					fmt.Fprintf(g.stdout, "relreg: %s: refused: the change breaks the registry's rules%s:\n", output.Escape(r.Update.Ref), output.Escape(underTrust(r.RefusedUnder)))
 					if err := w.Write(g.stdout, output.Result{Diagnostics: r.Diagnostics, Version: Version, RepoPrefix: repo.Prefix}); err != nil {
 						return err
 					}
@@ -187,6 +195,20 @@ func newHookPreReceiveCmd(g *globals) *cobra.Command {
 	c.Flags().StringVar(&now, "now", "", "the check time, RFC 3339 (default: now)")
 	c.Flags().DurationVar(&timeout, "timeout", timeout, "refuse the push when judging it takes longer (default from RELREG_HOOK_TIMEOUT, else 60s)")
 	return c
+}
+
+// underTrust says under which trusts a change was refused, when it was
+// judged under more than one: " under the trust of main (refs/heads/main
+// at <sha>)".
+func underTrust(ts []validate.TrustSource) string {
+	if len(ts) == 0 {
+		return ""
+	}
+	names := make([]string, len(ts))
+	for i, t := range ts {
+		names[i] = t.String()
+	}
+	return " under the trust of " + strings.Join(names, " and of ")
 }
 
 // errHookTimeout is returned by receiveWithin when the budget ran out.
