@@ -27,7 +27,13 @@ type CheckOptions struct {
 	// (approvers, keys, requirements); what changed is read from its
 	// merge-base with head.
 	Base string
-	Head string // a revision; empty means the working tree
+	// TrustFrom, when set, is a revision whose relreg.yaml and
+	// approvers.yaml give the trust instead of Base's: what changed is
+	// still read from the merge-base of Base and head. The pre-receive
+	// hook judges a protected branch under the primary branch's trust
+	// this way, so that no protected branch rolls back its policy.
+	TrustFrom string
+	Head      string // a revision; empty means the working tree
 	// WorkDir is the registry folder on disk, read when Head is empty.
 	WorkDir string
 	Now     time.Time
@@ -83,6 +89,18 @@ func Check(repo *registry.Repo, opts CheckOptions) (*CheckResult, error) {
 	}
 	if !hasRegistry(tipFS) {
 		return nil, fmt.Errorf("base %s: %w", baseTip.Hash, ErrNoBaseRegistry)
+	}
+	trustTip, trustFS := baseTip, tipFS
+	if opts.TrustFrom != "" {
+		if trustTip, err = repo.Resolve(opts.TrustFrom); err != nil {
+			return nil, err
+		}
+		if trustFS, err = repo.FS(trustTip); err != nil {
+			return nil, err
+		}
+		if !hasRegistry(trustFS) {
+			return nil, fmt.Errorf("trust from %s: %w", trustTip.Hash, ErrNoBaseRegistry)
+		}
 	}
 	base := baseTip
 	if headCommit != nil {
@@ -159,13 +177,14 @@ func Check(repo *registry.Repo, opts CheckOptions) (*CheckResult, error) {
 			return nil, fmt.Errorf("load head: %w", err)
 		}
 	}
-	// Trust comes from the base tip. When the tip is the merge-base, the
-	// base registry holds it already (relreg.yaml and approvers.yaml are
-	// loaded whatever the scope); otherwise only those two files are read.
+	// Trust comes from the base tip (or TrustFrom). When that is the
+	// merge-base, the base registry holds it already (relreg.yaml and
+	// approvers.yaml are loaded whatever the scope); otherwise only those
+	// two files are read.
 	trusted := baseReg
-	if base == nil || base.Hash != baseTip.Hash {
-		if trusted, err = registry.LoadTrust(tipFS, registry.Options{Cache: opts.Cache}); err != nil {
-			return nil, fmt.Errorf("load trust at base %s: %w", baseTip.Hash, err)
+	if base == nil || base.Hash != trustTip.Hash {
+		if trusted, err = registry.LoadTrust(trustFS, registry.Options{Cache: opts.Cache}); err != nil {
+			return nil, fmt.Errorf("load trust at %s: %w", trustTip.Hash, err)
 		}
 	}
 	var authors map[string][]string

@@ -27,11 +27,26 @@ deletions and non-fast-forward updates of protected branches, prints the
 diagnostics (git shows them to the pusher) and exits non-zero to refuse the
 push.
 
+Protected branches are named with --branch (repeatable or comma-separated)
+or RELREG_PROTECTED_BRANCHES, by name (main) or full ref (refs/heads/main);
+spaces around a name are trimmed. A name git would not accept as a branch
+(empty, holding a space, a ref outside refs/heads/) stops the hook with
+exit 2, so git refuses every push until the list is fixed: a typo never
+leaves a branch unprotected.
+
+The primary protected branch is the first one (in --branch order) whose
+tip holds a registry. Its trust binds every protected branch: a push to
+another protected branch is judged twice, under the trust of that
+branch's old tip and under the primary branch's, and passes only if both
+pass ("refused ... under the trust of main (refs/heads/main at <sha>)"
+says which refused it). So a protected branch on an old commit of main
+escapes no key main has since revoked, no role or approver it has removed
+and no requirement it has raised.
+
 A new protected branch, or one whose old tip holds no registry, is checked
-as a merge request into the first protected branch (in --branch order)
-whose tip holds a registry: trust from that tip, changes from the
-merge-base. Only when no protected branch holds a registry is a push judged
-by the static rules alone. Every ref is judged against the refs as they
+as a merge request into the primary branch: trust from its tip, changes
+from the merge-base. Only when no protected branch holds a registry is a
+push judged by the static rules alone. Every ref is judged against the refs as they
 were before the push. Pushes of refs/replace/* are refused: git shows the
 replacement objects, relreg judges the real ones.
 
@@ -126,6 +141,9 @@ func newHookPreReceiveCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if branches, err = protectedBranches(c, branches); err != nil {
+				return err
+			}
 			updates, err := validate.ParseRefUpdates(g.stdin)
 			if err != nil {
 				return err
@@ -157,7 +175,7 @@ func newHookPreReceiveCmd(g *globals) *cobra.Command {
 				case r.Refused != "":
 					fmt.Fprintf(g.stdout, "relreg: %s: refused: %s\n", output.Escape(r.Update.Ref), output.Escape(r.Refused))
 				case !r.OK():
-					fmt.Fprintf(g.stdout, "relreg: %s: refused: the change breaks the registry's rules:\n", output.Escape(r.Update.Ref))
+					fmt.Fprintf(g.stdout, "relreg: %s: refused: the change breaks the registry's rules%s:\n", output.Escape(r.Update.Ref), output.Escape(underTrust(r.RefusedUnder)))
 					if err := w.Write(g.stdout, output.Result{Diagnostics: r.Diagnostics, Version: Version, RepoPrefix: repo.Prefix}); err != nil {
 						return err
 					}
@@ -172,11 +190,25 @@ func newHookPreReceiveCmd(g *globals) *cobra.Command {
 			return nil
 		},
 	}
-	c.Flags().StringSliceVar(&branches, "branch", defaultProtected(), "protected branch (repeatable; default from RELREG_PROTECTED_BRANCHES, else main,master)")
+	c.Flags().StringSliceVar(&branches, "branch", defaultProtected(), "protected branch, by name or as refs/heads/NAME (repeatable or comma-separated; default from RELREG_PROTECTED_BRANCHES, else main,master)")
 	c.Flags().StringVar(&format, "format", output.Text, "output format: "+strings.Join(output.Formats, ", "))
 	c.Flags().StringVar(&now, "now", "", "the check time, RFC 3339 (default: now)")
 	c.Flags().DurationVar(&timeout, "timeout", timeout, "refuse the push when judging it takes longer (default from RELREG_HOOK_TIMEOUT, else 60s)")
 	return c
+}
+
+// underTrust says under which trusts a change was refused, when it was
+// judged under more than one: " under the trust of main (refs/heads/main
+// at <sha>)".
+func underTrust(ts []validate.TrustSource) string {
+	if len(ts) == 0 {
+		return ""
+	}
+	names := make([]string, len(ts))
+	for i, t := range ts {
+		names[i] = t.String()
+	}
+	return " under the trust of " + strings.Join(names, " and of ")
 }
 
 // errHookTimeout is returned by receiveWithin when the budget ran out.
@@ -215,6 +247,23 @@ func defaultHookTimeout() time.Duration {
 		return d
 	}
 	return 60 * time.Second
+}
+
+// protectedBranches checks the protected-branch list, naming where it came
+// from when it is wrong: a list that fails open would let every push
+// through unjudged.
+func protectedBranches(c *cobra.Command, branches []string) ([]string, error) {
+	out, err := validate.ProtectedBranches(branches)
+	if err == nil {
+		return out, nil
+	}
+	switch {
+	case c.Flags().Changed("branch"):
+		return nil, fmt.Errorf("--branch: %w", err)
+	case os.Getenv("RELREG_PROTECTED_BRANCHES") != "":
+		return nil, fmt.Errorf("RELREG_PROTECTED_BRANCHES: %w", err)
+	}
+	return nil, err
 }
 
 func defaultProtected() []string {
