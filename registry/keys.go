@@ -86,6 +86,7 @@ func NewKeyring(doc *ApproversDoc) *Keyring {
 			kr.Diagnostics = append(kr.Diagnostics, doc.Doc.Diag("schema",
 				fmt.Sprintf("approver id %s is listed twice (first as %s): ids are unique; give each person one entry", a.ID, first.Name),
 				"spec", "approvers", strconv.Itoa(i), "id"))
+			kr.revokeListed(a.Keys)
 			continue
 		}
 		kr.approvers[a.ID] = a
@@ -94,6 +95,7 @@ func NewKeyring(doc *ApproversDoc) *Keyring {
 			ak, field, err := parseApproverKey(a.ID, j, k)
 			if err != nil {
 				kr.Diagnostics = append(kr.Diagnostics, doc.Doc.Diag("schema", fmt.Sprintf("key %d of approver %s: %v", j+1, a.ID, err), append(path, field)...))
+				kr.revokeListed([]Key{k})
 				continue
 			}
 			if !slices.Contains(owners[ak.Fingerprint], a.ID) {
@@ -120,6 +122,21 @@ func NewKeyring(doc *ApproversDoc) *Keyring {
 		}
 	}
 	return kr
+}
+
+// revokeListed records the revocations among listings that are not used
+// otherwise (a malformed validity, a duplicate approver entry): a key
+// listed revoked stays distrusted however the rest of its listing is
+// written.
+func (kr *Keyring) revokeListed(keys []Key) {
+	for _, k := range keys {
+		if !k.Revoked {
+			continue
+		}
+		if pub, err := ParsePublicKeyLine(k.Key); err == nil {
+			kr.revoked[ssh.FingerprintSHA256(pub)] = true
+		}
+	}
 }
 
 // Revoked reports whether any listing of the key with this fingerprint is

@@ -66,7 +66,9 @@ func Armor(blob []byte) []byte {
 // one SSH SIGNATURE block with nothing before or after it (one trailing
 // newline is allowed), no headers, valid base64, magic SSHSIG, version 1, hash
 // sha256 or sha512, no trailing bytes, RSA signatures made with
-// rsa-sha2-256/512, and FIDO signatures carrying the user-presence flag.
+// rsa-sha2-256/512, FIDO signatures carrying the user-presence flag, an
+// empty reserved field and the key encoded as ssh-keygen does, so that the
+// blob holds no byte the parse does not read.
 // It does not check the namespace or the key: VerifySignature does.
 func ParseArmoredSignature(armor []byte) (*sshsig.Signature, error) {
 	s := string(armor)
@@ -157,6 +159,20 @@ func ParseSignatureBlob(blob []byte) (*sshsig.Signature, error) {
 		if len(sig.Signature.Rest) != 0 {
 			return nil, errors.New("the signature has trailing bytes")
 		}
+	}
+	// No byte may go unread, or one approval would have many armors: the
+	// reserved field, which the signature does not cover, must be empty,
+	// and the key must be encoded as ssh-keygen encodes it.
+	var fields struct {
+		Magic                                         [6]byte
+		Version                                       uint32
+		PublicKey, Namespace, Reserved, Hash, SigBlob string
+	}
+	if err := ssh.Unmarshal(blob, &fields); err == nil && fields.Reserved != "" {
+		return nil, fmt.Errorf("the signature's reserved field holds %d bytes that the signature does not cover: sign again with ssh-keygen -Y sign or relreg approve", len(fields.Reserved))
+	}
+	if !bytes.Equal(sig.Marshal(), blob) {
+		return nil, errors.New("the signature is not encoded as ssh-keygen encodes it (its public key is written the long way): sign again with ssh-keygen -Y sign or relreg approve")
 	}
 	return sig, nil
 }
