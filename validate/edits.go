@@ -44,6 +44,12 @@ func editedPaths(changes []registry.FileChange, nodes func(registry.FileChange) 
 		if !strings.HasSuffix(ch.Path, ".yaml") {
 			continue
 		}
+		if ch.From == "" || ch.To == "" {
+			// Added or deleted: an edit, whatever either side holds, so
+			// neither is read (a migration adds thousands at once).
+			out = append(out, ch.Path)
+			continue
+		}
 		if before, after := nodes(ch); editsSpecOrStatus(before, after) {
 			out = append(out, ch.Path)
 		}
