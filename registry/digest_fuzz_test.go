@@ -99,10 +99,12 @@ func (r *rewriter) node(v any, inFlow bool) *yaml.Node {
 }
 
 // str writes a string double-quoted, single-quoted, plain or (values only)
-// as a block scalar; yaml.v3 falls back to a quoted style where the chosen
-// one cannot hold the string.
+// as a literal block scalar; yaml.v3 falls back to a quoted style where the
+// chosen one cannot hold the string. Not folded: yaml.v3 writes a folded
+// scalar with a more-indented line that reads back with one more line
+// break ("0\n 0" as ">-\n  0\n\n   0"), and relreg never writes one.
 func (r *rewriter) str(s string, key bool) *yaml.Node {
-	styles := []yaml.Style{yaml.DoubleQuotedStyle, yaml.SingleQuotedStyle, 0, yaml.LiteralStyle, yaml.FoldedStyle}
+	styles := []yaml.Style{yaml.DoubleQuotedStyle, yaml.SingleQuotedStyle, 0, yaml.LiteralStyle}
 	if key {
 		styles = styles[:3]
 	}
@@ -132,7 +134,10 @@ func FuzzDigest(f *testing.F) {
 		r := &rewriter{state: seed}
 		var b bytes.Buffer
 		enc := yaml.NewEncoder(&b)
-		enc.SetIndent(2 + r.pick(3))
+		// Two spaces, as relreg writes YAML: at more, yaml.v3 writes a
+		// block scalar that starts with an empty line in a sequence with
+		// an indentation indicator it cannot read back ("- |4").
+		enc.SetIndent(2)
 		doc := &yaml.Node{Kind: yaml.DocumentNode, Content: []*yaml.Node{r.node(n.Value, false)}, HeadComment: "# rewritten"}
 		if err := enc.Encode(doc); err != nil {
 			t.Fatalf("yaml.Encode(rewritten value): %v", err)

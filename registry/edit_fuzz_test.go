@@ -89,7 +89,7 @@ func FuzzAppendApproval(f *testing.F) {
 			files = append(files, data)
 		}
 	}
-	_, _, real := exampleApprovals(f)
+	real := exampleApprovals(f)
 	for i, data := range files {
 		for _, a := range []Approval{testApproval, real[i%len(real)]} {
 			f.Add(data, a.Step, a.By, a.Role, a.At, a.Digest, a.Signature)
