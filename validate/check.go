@@ -41,6 +41,10 @@ type CheckOptions struct {
 	// Facts keeps the facts of releases across checks; nil opens the
 	// repository's own (see registry.FactsCache).
 	Facts *registry.FactsCache
+	// Ancestry, when set, remembers the history read to find the authors
+	// of a change, for the next check of a change that starts at a
+	// descendant: a push's commits, checked one by one. Nil reads it anew.
+	Ancestry *Ancestry
 	// Full loads the whole registry at base and head instead of the files
 	// the change reaches: slower, with the same verdict.
 	Full bool
@@ -189,7 +193,7 @@ func Check(repo *registry.Repo, opts CheckOptions) (*CheckResult, error) {
 	}
 	var authors map[string][]string
 	if headCommit != nil {
-		if authors, err = Authors(repo, base, headCommit, opts.Cache); err != nil {
+		if authors, err = authorsWith(repo, base, headCommit, opts.Cache, opts.Ancestry); err != nil {
 			return nil, err
 		}
 	}

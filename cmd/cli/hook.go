@@ -171,15 +171,24 @@ func newHookPreReceiveCmd(g *globals) *cobra.Command {
 				if !r.Checked {
 					continue
 				}
-				switch {
-				case r.Refused != "":
+				if r.Refused != "" {
 					fmt.Fprintf(g.stdout, "relreg: %s: refused: %s\n", output.Escape(r.Update.Ref), output.Escape(r.Refused))
-				case !r.OK():
+					refused = true
+					continue
+				}
+				if !r.NetOK() {
 					fmt.Fprintf(g.stdout, "relreg: %s: refused: the change breaks the registry's rules%s:\n", output.Escape(r.Update.Ref), output.Escape(underTrust(r.RefusedUnder)))
 					if err := w.Write(g.stdout, output.Result{Diagnostics: r.Diagnostics, Version: Version, RepoPrefix: repo.Prefix}); err != nil {
 						return err
 					}
-				default:
+				}
+				for _, cr := range r.Commits {
+					fmt.Fprintf(g.stdout, "relreg: %s: refused: %s:\n", output.Escape(r.Update.Ref), output.Escape(commitRefusal(cr, r.Update.New)))
+					if err := w.Write(g.stdout, output.Result{Diagnostics: cr.Diagnostics, Version: Version, RepoPrefix: repo.Prefix}); err != nil {
+						return err
+					}
+				}
+				if r.OK() {
 					fmt.Fprintf(g.stdout, "relreg: %s: ok\n", output.Escape(r.Update.Ref))
 				}
 				refused = refused || !r.OK()
@@ -209,6 +218,16 @@ func underTrust(ts []validate.TrustSource) string {
 		names[i] = t.String()
 	}
 	return " under the trust of " + strings.Join(names, " and of ")
+}
+
+// commitRefusal says why a commit of a push on the way to tip refuses it,
+// and how to push the same change so that it is judged as one.
+func commitRefusal(cr validate.CommitResult, tip string) string {
+	what := fmt.Sprintf("commit %s on the way to %s breaks the rules", cr.SHA, tip)
+	if cr.SHA == tip {
+		what = fmt.Sprintf("commit %s, the pushed tip, breaks the rules against its first parent", cr.SHA)
+	}
+	return what + underTrust(cr.RefusedUnder) + "; squash the commits, or merge with a merge commit so the change is judged as one"
 }
 
 // errHookTimeout is returned by receiveWithin when the budget ran out.
