@@ -34,6 +34,7 @@ test: ## Run the whole test suite, as CI does: vet, gofmt, race tests, short fuz
 	$(GO) test -race -count=1 ./...
 	$(FUZZ) -fuzz '^FuzzParseYAML$$' -fuzztime $(FUZZTIME) ./registry
 	$(FUZZ) -fuzz '^FuzzLoad$$' -fuzztime $(FUZZTIME) ./registry
+	$(FUZZ) -fuzz '^FuzzTreeEntries$$' -fuzztime $(FUZZTIME) ./registry
 	$(FUZZ) -fuzz '^FuzzSSHSIG$$' -fuzztime $(FUZZTIME) ./registry
 	$(FUZZ) -fuzz '^FuzzVerifyApproval$$' -fuzztime $(FUZZTIME) ./registry
 	$(FUZZ) -fuzz '^FuzzAppendApproval$$' -fuzztime $(FUZZTIME) ./registry
@@ -60,6 +61,10 @@ fuzz: ## Run every fuzz target for FUZZLONG each, one after the other (FUZZLONG=
 .PHONY: bench
 bench: ## Run the benchmarks
 	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+.PHONY: stress
+stress: build ## Replay hostile inputs against bin/relreg: exit code, time and peak RSS of each (needs git)
+	$(GO) run ./cmd/relreg-stress -relreg $(BIN)
 
 .PHONY: demo
 demo: build ## Validate the example registry, then watch a broken copy get caught

@@ -3,6 +3,7 @@ package registry
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"maps"
 	"slices"
@@ -39,6 +40,10 @@ func classify(p string) (class pathClass, kind, id string) {
 	}
 	dir, rest, found := strings.Cut(p, "/")
 	if !found {
+		switch p {
+		case ServicesDir, ReleasesDir, SchedulesDir, DMLDir:
+			return pathOther, "", "" // a file or link where a folder must be
+		}
 		return pathIgnored, "", ""
 	}
 	parts := strings.Split(rest, "/")
@@ -137,6 +142,9 @@ func FetchUpdate(fsys fs.FS, changes []FileChange, opts Options) (*Update, error
 		}
 		u.changed[ch.Path] = true
 		if ch.To != "" {
+			if _, msg := notPlain(fsys, ch.Path); msg != "" {
+				return &Update{Reload: true}, nil // a link or submodule: the layout's
+			}
 			u.docs = append(u.docs, &Document{Path: ch.Path, Kind: kind, ID: id})
 		}
 	}
@@ -288,32 +296,53 @@ func WorkTreeChanges(base, work fs.FS) ([]FileChange, error) {
 
 // layoutHashes returns the git blob hash of every file of the registry's
 // layout in fsys: from the tree for a git tree, by hashing the content
-// otherwise.
+// otherwise. A symbolic link is hashed as git hashes it, by its target,
+// never followed; anything else that is no file or folder (a submodule, a
+// pipe) is hashed by its type.
 func layoutHashes(fsys fs.FS) (map[string]string, error) {
 	out := map[string]string{}
 	hfs, _ := fsys.(HashFS)
-	add := func(p string) error {
+	add := func(p string, typ fs.FileMode) error {
 		if hfs != nil {
 			if h, ok := hfs.Hash(p); ok {
 				out[p] = h
 				return nil
 			}
 		}
-		data, err := fs.ReadFile(fsys, p)
+		switch {
+		case typ&fs.ModeSymlink != 0:
+			target, err := fs.ReadLink(fsys, p)
+			if err != nil {
+				return err
+			}
+			out[p] = plumbing.ComputeHash(plumbing.BlobObject, []byte(target)).String()
+			return nil
+		case typ != 0:
+			out[p] = plumbing.ComputeHash(plumbing.BlobObject, []byte(typ.String())).String()
+			return nil
+		}
+		h, err := hashFile(fsys, p)
 		if err != nil {
 			return err
 		}
-		out[p] = plumbing.ComputeHash(plumbing.BlobObject, data).String()
+		out[p] = h
 		return nil
 	}
 	for _, name := range []string{ConfigFile, ApproversFile} {
 		if _, err := fs.Stat(fsys, name); err == nil {
-			if err := add(name); err != nil {
+			if err := add(name, 0); err != nil {
 				return nil, err
 			}
 		}
 	}
 	for _, dir := range []string{ServicesDir, ReleasesDir, SchedulesDir, DMLDir} {
+		// WalkDir follows a link at its root: look first.
+		if info, err := fs.Lstat(fsys, dir); err == nil && !info.IsDir() {
+			if err := add(dir, info.Mode().Type()); err != nil {
+				return nil, fmt.Errorf("read %s: %w", dir, err)
+			}
+			continue
+		}
 		err := fs.WalkDir(fsys, dir, func(p string, d fs.DirEntry, err error) error {
 			if err != nil {
 				if errors.Is(err, fs.ErrNotExist) && p == dir {
@@ -324,7 +353,7 @@ func layoutHashes(fsys fs.FS) (map[string]string, error) {
 			if d.IsDir() {
 				return nil
 			}
-			return add(p)
+			return add(p, d.Type())
 		})
 		if err != nil {
 			return nil, fmt.Errorf("read %s: %w", dir, err)
@@ -395,4 +424,28 @@ func (r *Registry) Subset(paths map[string]bool) *Registry {
 		}
 	}
 	return out
+}
+
+// hashFile returns the git blob hash of a regular file, streamed: a file
+// of any size is hashed in constant memory.
+func hashFile(fsys fs.FS, p string) (string, error) {
+	f, err := fsys.Open(p)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	info, err := f.Stat()
+	if err != nil {
+		return "", err
+	}
+	if !info.Mode().IsRegular() {
+		return "", &fs.PathError{Op: "read", Path: p, Err: errNotRegular}
+	}
+	h := plumbing.NewHasher(plumbing.BlobObject, info.Size())
+	if n, err := io.Copy(h, f); err != nil {
+		return "", err
+	} else if n != info.Size() {
+		return "", &fs.PathError{Op: "read", Path: p, Err: fmt.Errorf("changed while it was read (%d bytes, then %d)", info.Size(), n)}
+	}
+	return h.Sum().String(), nil
 }

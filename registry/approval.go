@@ -4,9 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"os"
 	"path"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -156,6 +154,13 @@ func ResolveSubject(reg *Registry, arg string) (*Document, error) {
 	}
 	d := reg.Doc(p)
 	if d == nil {
+		// A path the layout refused (a symbolic link, a submodule, or
+		// one in a folder that is) says why it is not a document.
+		for _, diag := range reg.Diagnostics {
+			if diag.Rule == "layout/path" && (diag.File == p || strings.HasPrefix(p, diag.File+"/")) {
+				return nil, fmt.Errorf("%w %q: %s", ErrUnknownSubject, arg, diag.Message)
+			}
+		}
 		return nil, fmt.Errorf("%w %q: the registry has no %s", ErrUnknownSubject, arg, p)
 	}
 	return parsedDoc(d)
@@ -239,7 +244,12 @@ func (e *RefusedError) Error() string {
 
 // AddApproval checks the signed approval a of doc as the static rules do
 // and, when it holds, appends it to the file under the registry folder dir,
-// in place and atomically, keeping every other byte of the file.
+// in place and atomically, keeping every other byte of the file. The file
+// is read again under the write lock of its folder (UpdateFile) and the
+// entry appended to what it holds then, so approvals that others added
+// since the registry was loaded are kept; when the document's spec changed
+// since (its digest is not the one signed), nothing is written
+// (StaleError). A symbolic link on the way is refused (SymlinkError).
 func AddApproval(reg *Registry, dir string, doc *Document, a Approval) error {
 	if reg.Config == nil {
 		return errors.New("relreg.yaml could not be read: run 'relreg validate'")
@@ -250,17 +260,36 @@ func AddApproval(reg *Registry, dir string, doc *Document, a Approval) error {
 	if ps := kr.Check(reg.Config.Metadata.Name, doc.Subject(), a); len(ps) > 0 {
 		return &RefusedError{Problems: ps}
 	}
-	name := filepath.Join(dir, filepath.FromSlash(doc.Path))
-	data, err := os.ReadFile(name)
-	if err != nil {
-		return err
-	}
-	out, err := AppendApproval(data, a)
-	if err != nil {
-		return fmt.Errorf("%s: %w", doc.Path, err)
-	}
-	if err := WriteFileAtomic(name, out); err != nil {
-		return fmt.Errorf("write %s: %w", doc.Path, err)
-	}
-	return nil
+	return UpdateFile(dir, doc.Path, func(data []byte) ([]byte, error) {
+		now := &Document{Path: doc.Path, Kind: doc.Kind, ID: doc.ID}
+		n, diags := ParseYAML(data, DefaultLimits)
+		if len(diags) > 0 {
+			return nil, fmt.Errorf("%s: the file is not valid YAML (line %d: %s): fix it first", doc.Path, diags[0].Line, diags[0].Message)
+		}
+		now.Node = n
+		digest, err := now.Digest()
+		if err != nil {
+			return nil, err
+		}
+		if digest != a.Digest {
+			return nil, &StaleError{Path: doc.Path, Signed: a.Digest, Now: digest}
+		}
+		out, err := AppendApproval(data, a)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", doc.Path, err)
+		}
+		return out, nil
+	})
+}
+
+// StaleError is returned by AddApproval when the document's spec changed
+// between reading it to sign and writing the approval.
+type StaleError struct {
+	Path        string
+	Signed, Now string // the digest signed and the digest of the file now
+}
+
+func (e *StaleError) Error() string {
+	return fmt.Sprintf("%s changed while the approval was made: its digest is now %s, not the %s that was signed; nothing was written: review the change and run relreg approve again",
+		e.Path, e.Now, e.Signed)
 }

@@ -35,11 +35,6 @@ type Diagnostic struct {
 // diagnostics a cap left out.
 func (d Diagnostic) Count() int { return max(d.Omitted, 1) }
 
-// MaxDiagnosticsPerRule is how many diagnostics of one rule on one file
-// are kept; the rest are counted in one more diagnostic. A file of 250,000
-// bad change ids gets 101 lines, not 250,000.
-const MaxDiagnosticsPerRule = 100
-
 // CapDiagnostics keeps, of sorted diagnostics, the first
 // MaxDiagnosticsPerRule of each rule on each file (and commit), and puts
 // in place of the rest one diagnostic at the first left out that says

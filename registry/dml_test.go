@@ -223,7 +223,7 @@ func TestNewDML(t *testing.T) {
 			case tt.wantWarning != "" && (len(warnings) != 1 || !strings.Contains(warnings[0], tt.wantWarning)):
 				t.Errorf("NewDML() warnings = %q, want one containing %q", warnings, tt.wantWarning)
 			}
-			if err := registry.CreateFile(filepath.Join(dir, rel), data); err != nil {
+			if err := registry.CreateFile(dir, rel, data); err != nil {
 				t.Fatal(err)
 			}
 			reg = loadClean(t, dir) // the new entry validates

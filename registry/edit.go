@@ -5,9 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
-	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 
@@ -266,53 +263,4 @@ func sameJSON(x, y any) bool {
 	cx, err1 := Canonical(x)
 	cy, err2 := Canonical(y)
 	return err1 == nil && err2 == nil && bytes.Equal(cx, cy)
-}
-
-// WriteFileAtomic replaces the file name with data: it writes a temporary
-// file in the same folder with the file's mode, syncs it and renames it over
-// the original, so a reader sees the old file or the new one, never a mix.
-// When name is a symbolic link, the file it points to is replaced (in that
-// file's folder) and the link is kept.
-func WriteFileAtomic(name string, data []byte) (err error) {
-	if target, err := filepath.EvalSymlinks(name); err == nil {
-		name = target
-	} else if !errors.Is(err, fs.ErrNotExist) {
-		return err
-	}
-	mode := os.FileMode(0o644)
-	if fi, err := os.Stat(name); err == nil {
-		mode = fi.Mode().Perm()
-	}
-	dir := filepath.Dir(name)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(name)+".tmp*")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
-	if _, err = f.Write(data); err != nil {
-		return err
-	}
-	if err = f.Chmod(mode); err != nil {
-		return err
-	}
-	if err = f.Sync(); err != nil {
-		return err
-	}
-	if err = f.Close(); err != nil {
-		return err
-	}
-	if err = os.Rename(f.Name(), name); err != nil {
-		return err
-	}
-	// Make the rename itself durable.
-	if d, derr := os.Open(dir); derr == nil {
-		_ = d.Sync()
-		d.Close()
-	}
-	return nil
 }

@@ -56,7 +56,7 @@ func (c ComponentRef) DMLPath() string { return DMLDir + "/" + c.Name + "/" + c.
 // factsFormat names the encoding of the facts file and what goes into
 // Facts: change it whenever either changes, and every stored file is
 // ignored.
-const factsFormat = "relreg facts 2"
+const factsFormat = "relreg facts 3"
 
 // FactsCache keeps the facts of releases by blob hash, and the listings of
 // the release folders by tree hash, in memory and, for a repository on
@@ -193,8 +193,11 @@ func (c *FactsCache) Save() error {
 
 // factsIdentity ties a facts file to the build that wrote it, on top of
 // factsFormat: a development build of another revision ignores it.
-func factsIdentity() string {
-	id := factsFormat
+func factsIdentity() string { return buildIdentity(factsFormat) }
+
+// buildIdentity is format followed by the build's version and revision.
+func buildIdentity(format string) string {
+	id := format
 	if info, ok := debug.ReadBuildInfo(); ok {
 		id += " " + info.Main.Version
 		for _, s := range info.Settings {
@@ -419,10 +422,15 @@ func ReleaseFacts(fsys fs.FS, fc *FactsCache, pc *ParseCache) (map[string]Facts,
 		case hashed:
 			return tfs.listTree(fc, tree)
 		}
+		if _, msg := notPlain(fsys, dir); msg != "" {
+			return nil, nil // never followed: the load reports it
+		}
 		entries, err := readDir(fsys, dir)
-		items := make([]treeItem, len(entries))
-		for i, e := range entries {
-			items[i] = treeItem{name: e.Name(), dir: e.IsDir()}
+		items := make([]treeItem, 0, len(entries))
+		for _, e := range entries {
+			if e.IsDir() || e.Type()&fs.ModeType == 0 {
+				items = append(items, treeItem{name: e.Name(), dir: e.IsDir()})
+			}
 		}
 		return items, err
 	}
@@ -480,9 +488,12 @@ func (t *TreeFS) listTree(fc *FactsCache, h plumbing.Hash) ([]treeItem, error) {
 	if err != nil {
 		return nil, err
 	}
-	items := make([]treeItem, len(tree.Entries))
-	for i, e := range tree.Entries {
-		items[i] = treeItem{name: e.Name, hash: e.Hash, dir: e.Mode == filemode.Dir}
+	// Symbolic links and submodules are no releases: never read.
+	items := make([]treeItem, 0, len(tree.Entries))
+	for _, e := range tree.Entries {
+		if e.Mode == filemode.Dir || regular(e.Mode) {
+			items = append(items, treeItem{name: e.Name, hash: e.Hash, dir: e.Mode == filemode.Dir})
+		}
 	}
 	fc.putTree(h, items)
 	return items, nil
@@ -494,6 +505,9 @@ func FactsOf(fsys fs.FS, paths []string, pc *ParseCache) (map[string]Facts, erro
 	var todo []factsTodo
 	for _, p := range paths {
 		if kind, id, ok := PathKind(p); ok && kind == KindRelease {
+			if _, msg := notPlain(fsys, p); msg != "" {
+				continue // a link or submodule: never read
+			}
 			todo = append(todo, factsTodo{id: id, path: p})
 		}
 	}

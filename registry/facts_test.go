@@ -8,14 +8,14 @@ import (
 	"testing"
 
 	"github.com/go-git/go-git/v5/plumbing"
+
+	"github.com/relreg/relreg/registry/testtool"
 )
 
 // factsRepo commits the example registry into a new repository and opens it.
 func factsRepo(t *testing.T) (*Repo, string) {
 	t.Helper()
-	if _, err := exec.LookPath("git"); err != nil {
-		t.Skip("git not installed")
-	}
+	testtool.Need(t, "git")
 	dir := t.TempDir()
 	if err := os.CopyFS(dir, os.DirFS(filepath.Join("..", "examples", "basic"))); err != nil {
 		t.Fatal(err)

@@ -37,6 +37,14 @@ type Repo struct {
 
 	treesOnce sync.Once
 	trees     *treeCache
+
+	// goodTrees holds the trees MalformedTrees found well-formed, with
+	// every tree below them, loaded from goodPath (nil until first used).
+	goodMu      sync.Mutex
+	goodTrees   map[plumbing.Hash]bool
+	goodPath    string
+	goodPending []plumbing.Hash // found, not yet written
+	goodSaved   time.Time       // when last written
 }
 
 // treeCache returns the repository's cache of decoded trees.
@@ -93,20 +101,6 @@ func reopen(g *git.Repository, worktree billy.Filesystem) (*git.Repository, erro
 	return git.Open(keep, worktree)
 }
 
-// Resolve returns the commit a revision names: a branch, tag, SHA (short or
-// full), remote branch or an expression such as HEAD~2, as git accepts them.
-func (r *Repo) Resolve(rev string) (*object.Commit, error) {
-	h, err := r.Git.ResolveRevision(plumbing.Revision(rev))
-	if err != nil {
-		return nil, fmt.Errorf("%w %q: %v", ErrUnknownRevision, rev, err)
-	}
-	c, err := r.Git.CommitObject(*h)
-	if err != nil {
-		return nil, fmt.Errorf("%w %q: %v", ErrUnknownRevision, rev, err)
-	}
-	return c, nil
-}
-
 // FS returns the registry folder of a commit as an io/fs.FS. Files of the
 // tree are read lazily; their blob hashes serve as parse-cache keys.
 func (r *Repo) FS(c *object.Commit) (fs.FS, error) {
@@ -139,7 +133,7 @@ func (r *Repo) FS(c *object.Commit) (fs.FS, error) {
 type treeCache struct {
 	mu        sync.Mutex
 	storer    storer.EncodedObjectStorer
-	cur, prev map[plumbing.Hash]*object.Tree
+	cur, prev map[plumbing.Hash]*cachedTree
 }
 
 // treeGeneration is how many trees the cache keeps before it starts a new
@@ -147,7 +141,18 @@ type treeCache struct {
 // as many.
 const treeGeneration = 2048
 
+// tree returns the tree h as decoded from its bytes, every entry as
+// stored: a malformed tree (see CheckTree) is decoded as far as it can
+// be, and MalformedTrees reports it.
 func (c *treeCache) tree(h plumbing.Hash) (*object.Tree, error) {
+	ct, err := c.get(h)
+	if err != nil {
+		return nil, err
+	}
+	return ct.tree, nil
+}
+
+func (c *treeCache) get(h plumbing.Hash) (*cachedTree, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if t, ok := c.cur[h]; ok {
@@ -156,12 +161,12 @@ func (c *treeCache) tree(h plumbing.Hash) (*object.Tree, error) {
 	t, ok := c.prev[h]
 	if !ok {
 		var err error
-		if t, err = object.GetTree(c.storer, h); err != nil {
-			return nil, fmt.Errorf("read tree %s: %w", h, err)
+		if t, err = readTree(c.storer, h); err != nil {
+			return nil, err
 		}
 	}
 	if c.cur == nil || len(c.cur) >= treeGeneration {
-		c.prev, c.cur = c.cur, make(map[plumbing.Hash]*object.Tree, treeGeneration)
+		c.prev, c.cur = c.cur, make(map[plumbing.Hash]*cachedTree, treeGeneration)
 	}
 	c.cur[h] = t
 	return t, nil
@@ -233,7 +238,9 @@ type HashFS interface {
 	Hash(name string) (string, bool)
 }
 
-// Hash returns the blob hash of a file.
+// Hash returns the object id git records for a path that is no folder:
+// the blob hash of a file or of a symbolic link's target, the commit of a
+// submodule.
 func (t *TreeFS) Hash(name string) (string, bool) {
 	if !fs.ValidPath(name) || name == "." {
 		return "", false
@@ -241,10 +248,16 @@ func (t *TreeFS) Hash(name string) (string, bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	e, err := t.find(name)
-	if err != nil || !e.Mode.IsFile() {
+	if err != nil || e.Mode == filemode.Dir {
 		return "", false
 	}
 	return e.Hash.String(), true
+}
+
+// regular reports whether a tree entry is a file git checks out as one:
+// not a symbolic link or a submodule.
+func regular(m filemode.FileMode) bool {
+	return m == filemode.Regular || m == filemode.Executable || m == filemode.Deprecated
 }
 
 // Open opens a file or folder of the tree.
@@ -283,23 +296,60 @@ func (t *TreeFS) ReadFile(name string) ([]byte, error) {
 }
 
 func (t *TreeFS) readFile(name string) ([]byte, error) {
+	data, size, err := t.readBlob(name, -1)
+	if err == nil && int64(len(data)) != size {
+		err = &fs.PathError{Op: "read", Path: name, Err: io.ErrUnexpectedEOF}
+	}
+	return data, err
+}
+
+// readLimited reads a file of the tree, as registry.readLimited does: a
+// blob larger than limit is not read, its size taken from its header.
+func (t *TreeFS) readLimited(name string, limit int64) ([]byte, int64, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.readBlob(name, limit)
+}
+
+// readBlob reads the blob of a regular file of the tree, whole, or, when
+// limit is not negative and the blob is larger, not at all. It returns
+// the blob's size.
+func (t *TreeFS) readBlob(name string, limit int64) ([]byte, int64, error) {
 	if !fs.ValidPath(name) {
-		return nil, &fs.PathError{Op: "read", Path: name, Err: fs.ErrInvalid}
+		return nil, 0, &fs.PathError{Op: "read", Path: name, Err: fs.ErrInvalid}
 	}
 	e, err := t.find(name)
-	if err != nil || !e.Mode.IsFile() {
-		return nil, &fs.PathError{Op: "read", Path: name, Err: fs.ErrNotExist}
-	}
-	b, err := t.blobs.BlobObject(e.Hash)
 	if err != nil {
-		return nil, &fs.PathError{Op: "read", Path: name, Err: err}
+		return nil, 0, &fs.PathError{Op: "read", Path: name, Err: fs.ErrNotExist}
 	}
-	rd, err := b.Reader()
+	if !regular(e.Mode) {
+		// A symbolic link is never followed, nor its target read as the
+		// file's content.
+		return nil, 0, &fs.PathError{Op: "read", Path: name, Err: fmt.Errorf("%w: a %s, not a regular file", fs.ErrInvalid, modeNoun(e.Mode))}
+	}
+	data, size, err := readBlob(t.blobs, e.Hash, limit)
 	if err != nil {
-		return nil, &fs.PathError{Op: "read", Path: name, Err: err}
+		return nil, 0, &fs.PathError{Op: "read", Path: name, Err: err}
 	}
-	defer rd.Close()
-	return io.ReadAll(rd)
+	return data, size, nil
+}
+
+// readBlob reads a blob, whole, or, when limit is not negative and the
+// blob's size (read from its header, without its content) is larger, not
+// at all: a 1 GiB blob in a push costs nothing to refuse.
+func readBlob(g *git.Repository, h plumbing.Hash, limit int64) ([]byte, int64, error) {
+	size, err := g.Storer.EncodedObjectSize(h)
+	if err != nil {
+		return nil, 0, err
+	}
+	if limit >= 0 && size > limit {
+		return nil, size, nil
+	}
+	b, err := g.BlobObject(h)
+	if err != nil {
+		return nil, 0, err
+	}
+	return readLimitedBlob(b.Reader, size, max(limit, size))
 }
 
 // ReadDir lists a folder of the tree, sorted by name.
@@ -321,7 +371,53 @@ func (t *TreeFS) ReadDir(name string) ([]fs.DirEntry, error) {
 	return out, nil
 }
 
-// Stat describes a file or folder of the tree.
+// typeOf returns the type bits of the entry at a path (as Stat's Mode
+// has them), without reading its blob.
+func (t *TreeFS) typeOf(name string) (fs.FileMode, bool) {
+	if !fs.ValidPath(name) || name == "." {
+		return fs.ModeDir, name == "."
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	e, err := t.find(name)
+	if err != nil {
+		return 0, false
+	}
+	return entryType(e.Mode), true
+}
+
+// Lstat is Stat: a tree's symbolic links are never followed.
+func (t *TreeFS) Lstat(name string) (fs.FileInfo, error) { return t.Stat(name) }
+
+// ReadLink returns the target of a symbolic link of the tree.
+func (t *TreeFS) ReadLink(name string) (string, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if !fs.ValidPath(name) {
+		return "", &fs.PathError{Op: "readlink", Path: name, Err: fs.ErrInvalid}
+	}
+	e, err := t.find(name)
+	if err != nil {
+		return "", &fs.PathError{Op: "readlink", Path: name, Err: fs.ErrNotExist}
+	}
+	if e.Mode != filemode.Symlink {
+		return "", &fs.PathError{Op: "readlink", Path: name, Err: fs.ErrInvalid}
+	}
+	b, err := t.blobs.BlobObject(e.Hash)
+	if err != nil {
+		return "", &fs.PathError{Op: "readlink", Path: name, Err: err}
+	}
+	rd, err := b.Reader()
+	if err != nil {
+		return "", &fs.PathError{Op: "readlink", Path: name, Err: err}
+	}
+	defer rd.Close()
+	target, err := io.ReadAll(rd)
+	return string(target), err
+}
+
+// Stat describes a file or folder of the tree. A symbolic link is
+// described as the link (fs.ModeSymlink), a submodule as fs.ModeIrregular.
 func (t *TreeFS) Stat(name string) (fs.FileInfo, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -340,18 +436,44 @@ func (t *TreeFS) Stat(name string) (fs.FileInfo, error) {
 
 // size returns the size of a blob, read from its object header.
 func (t *TreeFS) size(e object.TreeEntry) int64 {
-	if e.Mode == filemode.Dir {
+	if e.Mode == filemode.Dir || e.Mode == filemode.Submodule {
 		return 0
 	}
-	b, err := t.blobs.BlobObject(e.Hash)
+	size, err := t.blobs.Storer.EncodedObjectSize(e.Hash)
 	if err != nil {
 		return 0
 	}
-	return b.Size
+	return size
 }
 
 func (t *TreeFS) info(name string, e object.TreeEntry, size int64) fileInfo {
-	return fileInfo{name: name, dir: e.Mode == filemode.Dir, size: size, mod: t.when}
+	return fileInfo{name: name, dir: e.Mode == filemode.Dir, typ: entryType(e.Mode), size: size, mod: t.when}
+}
+
+// entryType returns the fs.FileMode type bits of a tree entry's mode.
+func entryType(m filemode.FileMode) fs.FileMode {
+	switch {
+	case m == filemode.Dir:
+		return fs.ModeDir
+	case m == filemode.Symlink:
+		return fs.ModeSymlink
+	case regular(m):
+		return 0
+	}
+	return fs.ModeIrregular // a submodule
+}
+
+// modeNoun names what a tree entry's mode makes it.
+func modeNoun(m filemode.FileMode) string {
+	switch {
+	case m == filemode.Dir:
+		return "folder"
+	case m == filemode.Symlink:
+		return "symbolic link"
+	case regular(m):
+		return "file"
+	}
+	return "submodule"
 }
 
 // treeDirEntry is a folder entry; its size is read only when asked for,
@@ -361,14 +483,9 @@ type treeDirEntry struct {
 	e  object.TreeEntry
 }
 
-func (d treeDirEntry) Name() string { return d.e.Name }
-func (d treeDirEntry) IsDir() bool  { return d.e.Mode == filemode.Dir }
-func (d treeDirEntry) Type() fs.FileMode {
-	if d.IsDir() {
-		return fs.ModeDir
-	}
-	return 0
-}
+func (d treeDirEntry) Name() string      { return d.e.Name }
+func (d treeDirEntry) IsDir() bool       { return d.e.Mode == filemode.Dir }
+func (d treeDirEntry) Type() fs.FileMode { return entryType(d.e.Mode) }
 func (d treeDirEntry) Info() (fs.FileInfo, error) {
 	d.fs.mu.Lock()
 	defer d.fs.mu.Unlock()
@@ -378,6 +495,7 @@ func (d treeDirEntry) Info() (fs.FileInfo, error) {
 type fileInfo struct {
 	name string
 	dir  bool
+	typ  fs.FileMode // fs.ModeSymlink, fs.ModeIrregular, or 0
 	size int64
 	mod  time.Time
 }
@@ -387,6 +505,9 @@ func (i fileInfo) Size() int64  { return max(i.size, 0) }
 func (i fileInfo) Mode() fs.FileMode {
 	if i.dir {
 		return fs.ModeDir | 0o755
+	}
+	if i.typ != 0 {
+		return i.typ | 0o777
 	}
 	return 0o644
 }
@@ -461,20 +582,14 @@ func (c *ParseCache) Blob(g *git.Repository, h plumbing.Hash) (*Node, error) {
 	if p, ok := c.get(key); ok {
 		return p.node, nil
 	}
-	b, err := g.BlobObject(h)
+	data, size, err := readBlob(g, h, DefaultLimits.MaxFileSize)
 	if err != nil {
 		return nil, fmt.Errorf("read blob %s: %w", h, err)
 	}
-	rd, err := b.Reader()
-	if err != nil {
-		return nil, fmt.Errorf("read blob %s: %w", h, err)
+	p := oversized(size, DefaultLimits)
+	if data != nil {
+		p = parseDoc(data, DefaultLimits)
 	}
-	defer rd.Close()
-	data, err := io.ReadAll(rd)
-	if err != nil {
-		return nil, fmt.Errorf("read blob %s: %w", h, err)
-	}
-	p := parseDoc(data, DefaultLimits)
 	c.put(key, p)
 	return p.node, nil
 }

@@ -15,6 +15,8 @@ import (
 
 	"github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing/object"
+
+	"github.com/relreg/relreg/registry/testtool"
 )
 
 // commitFiles writes files into the work tree of a go-git repository and
@@ -288,9 +290,7 @@ func TestWorkTreeFSTrustsTheIndexAsGitDoes(t *testing.T) {
 // and returns its trimmed output; it skips the test without git.
 func gitCLI(t *testing.T, dir string) func(args ...string) string {
 	t.Helper()
-	if _, err := exec.LookPath("git"); err != nil {
-		t.Skip("git not installed")
-	}
+	testtool.Need(t, "git")
 	return func(args ...string) string {
 		t.Helper()
 		cmd := exec.Command("git", args...)

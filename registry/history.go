@@ -52,8 +52,11 @@ func (r *Repo) History(ref string) (*object.Commit, []*object.Commit, error) {
 
 // FileChange is a registry file that differs between two commits.
 type FileChange struct {
-	Path     string // relative to the registry
-	From, To string // blob hashes; empty when the file is added or deleted
+	Path string // relative to the registry
+	// From and To are the object ids git records for the path: blob
+	// hashes (of a file, or of a symbolic link's target), or the commit
+	// of a submodule; empty when the path is added or deleted.
+	From, To string
 }
 
 // ChangedFiles returns the registry files that differ between two commits
@@ -90,7 +93,7 @@ func (d *treeDiffer) root(c *object.Commit) (*object.Tree, error) {
 			continue
 		}
 		e := entry(t, name)
-		if e == nil || e.Mode.IsFile() {
+		if e == nil || e.Mode != filemode.Dir {
 			return emptyTree, nil
 		}
 		if t, err = d.tree(e.Hash); err != nil {
@@ -242,11 +245,13 @@ func (d *treeDiffer) diffEntry(p string, ea, eb *object.TreeEntry, out *[]FileCh
 			return err
 		}
 	}
+	// Every entry that is no folder is a change: a symbolic link or a
+	// submodule too, which the layout rule refuses in its folders.
 	fc := FileChange{Path: p}
-	if ea != nil && ea.Mode.IsFile() {
+	if ea != nil && !aDir {
 		fc.From = ea.Hash.String()
 	}
-	if eb != nil && eb.Mode.IsFile() {
+	if eb != nil && !bDir {
 		fc.To = eb.Hash.String()
 	}
 	if fc.From != "" || fc.To != "" {

@@ -1,6 +1,7 @@
 package registry
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -279,9 +280,16 @@ func fetchDoc(fsys fs.FS, d *Document, opts Options) (fetchedDoc, error) {
 			return f, nil
 		}
 	}
-	data, err := fs.ReadFile(fsys, d.Path)
+	limits := cmp.Or(opts.Limits, DefaultLimits)
+	data, size, err := readLimited(fsys, d.Path, limits.MaxFileSize)
 	if err != nil {
 		return f, fmt.Errorf("read %s: %w", d.Path, err)
+	}
+	if data == nil && size > limits.MaxFileSize {
+		// Too large to read: parsed as such, never held in memory.
+		p := oversized(size, limits)
+		f.cached = &p
+		return f, nil
 	}
 	f.data = data
 	return f, nil
@@ -331,6 +339,16 @@ func parseDoc(data []byte, lim Limits) parsed {
 		p.diags = append(p.diags, diag("schema", p.node.root.Line, p.node.root.Column,
 			"document must be a mapping with apiVersion, kind, metadata and spec, not a %s", nodeKind(p.node.root)))
 		p.node = nil
+	}
+	if p.node != nil {
+		if m, ok := p.node.Value.(map[string]any); ok {
+			if list, ok := m["approvals"].([]any); ok && len(list) > MaxApprovals {
+				k := KeyNode(p.node.root, "approvals")
+				p.diags = append(p.diags, diag("yaml/limits", k.Line, k.Column,
+					"approvals holds %d entries, over the limit of %d: a document carries a handful per step; remove the entries that do not belong", len(list), MaxApprovals))
+				p.node = nil
+			}
+		}
 	}
 	if p.node != nil {
 		p.node.compact()
@@ -398,6 +416,7 @@ func decode(d *Document, v any) { decodeValue(v, d.Node.Value) }
 
 // list walks the layout of contract section 1 and returns the documents it
 // finds (unparsed) and layout diagnostics for files that do not belong.
+// relreg's own scratch files (IsScratchName) are skipped.
 // With a subset, releases and DML entries are the subset's files that
 // exist.
 func list(fsys fs.FS, subset map[string]bool) ([]*Document, []Diagnostic, error) {
@@ -425,24 +444,70 @@ func list(fsys fs.FS, subset map[string]bool) ([]*Document, []Diagnostic, error)
 		return "", false
 	}
 	// fromSubset adds the subset's documents of a kind that exist.
+	reported := map[string]bool{}
 	fromSubset := func(kind string) {
 		for p := range subset {
-			if k, id, ok := PathKind(p); ok && k == kind && exists(fsys, p) {
+			k, id, ok := PathKind(p)
+			if !ok || k != kind {
+				continue
+			}
+			if at, msg := notPlain(fsys, p); msg != "" {
+				if !reported[at] {
+					reported[at] = true
+					layoutDiag(at, "layout/path", msg)
+				}
+				continue
+			}
+			if exists(fsys, p) {
 				docs = append(docs, &Document{Path: p, Kind: kind, ID: id})
 			}
 		}
+	}
+	// plain reports whether a folder entry is a plain file or folder, and
+	// reports it when it is not: relreg never follows a symbolic link
+	// there, nor reads a submodule.
+	plain := func(p string, e fs.DirEntry) bool {
+		if e.IsDir() || e.Type()&fs.ModeType == 0 {
+			return true
+		}
+		layoutDiag(p, "layout/path", notPlainMessage(p, e.Type()))
+		return false
+	}
+	// walkable reports whether a layout folder is there to walk, and
+	// reports it when it is something else than a folder.
+	walkable := func(dir string) (bool, error) {
+		info, err := fs.Lstat(fsys, dir)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			return false, nil
+		case err != nil:
+			return false, fmt.Errorf("read %s: %w", dir, err)
+		case !info.IsDir():
+			layoutDiag(dir, "layout/path", notPlainMessage(dir, info.Mode().Type()))
+			return false, nil
+		}
+		return true, nil
 	}
 	flat := func(dir, kind, what string) error {
 		if subset != nil && kind == KindService {
 			fromSubset(kind)
 			return nil
 		}
+		if ok, err := walkable(dir); !ok {
+			return err
+		}
 		entries, err := readDir(fsys, dir)
 		if err != nil {
 			return err
 		}
 		for _, e := range entries {
+			if isScratch(e) {
+				continue
+			}
 			p := dir + "/" + e.Name()
+			if !plain(p, e) {
+				continue
+			}
 			if name, ok := yamlName(p, e.IsDir(), what); ok {
 				docs = append(docs, &Document{Path: p, Kind: kind, ID: name})
 			}
@@ -454,12 +519,21 @@ func list(fsys fs.FS, subset map[string]bool) ([]*Document, []Diagnostic, error)
 			fromSubset(kind)
 			return nil
 		}
+		if ok, err := walkable(dir); !ok {
+			return err
+		}
 		entries, err := readDir(fsys, dir)
 		if err != nil {
 			return err
 		}
 		for _, e := range entries {
+			if isScratch(e) {
+				continue
+			}
 			p := dir + "/" + e.Name()
+			if !plain(p, e) {
+				continue
+			}
 			if !e.IsDir() {
 				layoutDiag(p, "layout/path", fmt.Sprintf("unexpected file: %s holds one folder per name, with %s inside", dir, what))
 				continue
@@ -469,7 +543,13 @@ func list(fsys fs.FS, subset map[string]bool) ([]*Document, []Diagnostic, error)
 				return err
 			}
 			for _, f := range files {
+				if isScratch(f) {
+					continue
+				}
 				fp := p + "/" + f.Name()
+				if !plain(fp, f) {
+					continue
+				}
 				if version, ok := yamlName(fp, f.IsDir(), what); ok {
 					docs = append(docs, &Document{Path: fp, Kind: kind, ID: e.Name() + "@" + version})
 				}
@@ -490,15 +570,80 @@ func list(fsys fs.FS, subset map[string]bool) ([]*Document, []Diagnostic, error)
 		return nil, nil, err
 	}
 	slices.SortFunc(docs, func(a, b *Document) int { return strings.Compare(a.Path, b.Path) })
+	if len(docs) > maxFiles {
+		return nil, nil, fmt.Errorf("%w: the registry holds %d documents, over the limit of %d", ErrTooManyFiles, len(docs), maxFiles)
+	}
 	return docs, diags, nil
+}
+
+// maxFiles is MaxFiles; a test lowers it.
+var maxFiles = MaxFiles
+
+// ErrTooManyFiles is returned for a registry whose layout folders hold
+// more than MaxFiles files.
+var ErrTooManyFiles = errors.New("too many files")
+
+// notPlain returns, for a path in the layout, the path and the message of
+// a layout/path diagnostic when the path, or a folder on the way to it, is
+// a symbolic link, a submodule or anything else than a plain file or
+// folder; "" when there is none (or nothing at the path). relreg never
+// follows a symbolic link in the layout's folders: on disk it could read a
+// file outside the registry, in git a link's target is not what a
+// checkout reads.
+func notPlain(fsys fs.FS, p string) (at, msg string) {
+	// A git tree holds no path through a link or a submodule: only the
+	// last element can be one.
+	if t, ok := fsys.(*TreeFS); ok {
+		if typ, ok := t.typeOf(p); ok && typ&^fs.ModeDir != 0 {
+			return p, notPlainMessage(p, typ)
+		}
+		return "", ""
+	}
+	i := 0
+	for {
+		j := strings.IndexByte(p[i:], '/')
+		at = p
+		if j >= 0 {
+			at = p[:i+j]
+		}
+		info, err := fs.Lstat(fsys, at)
+		if err != nil {
+			return "", ""
+		}
+		switch t := info.Mode().Type(); {
+		case t&^fs.ModeDir != 0:
+			return at, notPlainMessage(at, t)
+		case j < 0, t != fs.ModeDir: // p itself, or a file on the way to it
+			return "", ""
+		}
+		i += j + 1
+	}
+}
+
+// notPlainMessage says why a path of the layout whose type bits are t is
+// refused, and how to fix it.
+func notPlainMessage(p string, t fs.FileMode) string {
+	const folders = "the registry's folders (services, releases, schedules, dml)"
+	switch {
+	case t&fs.ModeSymlink != 0:
+		return fmt.Sprintf("%s is a symbolic link: symbolic links and submodules are not allowed in %s, and relreg never follows one; replace it with the file or folder itself", p, folders)
+	case t&fs.ModeIrregular != 0:
+		return fmt.Sprintf("%s is a git submodule: submodules and symbolic links are not allowed in %s; remove it (git rm --cached %s) and add the file or folder itself", p, folders, p)
+	case t == 0:
+		return fmt.Sprintf("%s is a file: it must be a folder; move the file away", p)
+	}
+	return fmt.Sprintf("%s is not a regular file or folder (%v): only files and folders are allowed in %s; remove it", p, t, folders)
 }
 
 // exists reports whether fsys holds a file at p; for a git tree without
 // opening the blob.
 func exists(fsys fs.FS, p string) bool {
 	if hfs, ok := fsys.(HashFS); ok {
-		_, ok := hfs.Hash(p)
-		return ok
+		if _, ok := hfs.Hash(p); ok {
+			return true
+		}
+		// No hash is no answer: the work tree knows the hash of a file
+		// only while git's index vouches for it.
 	}
 	fi, err := fs.Stat(fsys, p)
 	return err == nil && !fi.IsDir()

@@ -51,6 +51,8 @@ type InitOptions struct {
 // returns the paths it wrote, each joined to dir. It refuses to touch a
 // folder that already holds relreg.yaml, approvers.yaml or one of the
 // documents it would write; an existing README.md or CI workflow is kept.
+// A symbolic link on the way to a file it would write is refused
+// (SymlinkError), before anything is written.
 //
 // The GitHub Actions workflow goes where GitHub reads it: when dir is a
 // subfolder of a git work tree, into the work tree's root (its path then
@@ -81,6 +83,9 @@ func Init(dir string, opts InitOptions) ([]string, error) {
 		case err == nil:
 			conflicts = append(conflicts, d.rel)
 		case errors.Is(err, fs.ErrNotExist):
+			if err := CheckWritePath(d.home, d.rel); err != nil {
+				return nil, err
+			}
 			write = append(write, i)
 		default:
 			return nil, err
@@ -97,7 +102,7 @@ func Init(dir string, opts InitOptions) ([]string, error) {
 			return written, err
 		}
 		p := filepath.Join(docs[i].home, filepath.FromSlash(docs[i].rel))
-		if err := CreateFile(p, data); err != nil {
+		if err := CreateFile(docs[i].home, docs[i].rel, data); err != nil {
 			return written, err
 		}
 		written = append(written, p)
@@ -429,9 +434,13 @@ jobs:
 
       # Judges the pull request as a merge request shows it: from the
       # merge-base with the target branch to the head of the pull request.
+      # The base is named in full: a pull request may push a tag named
+      # origin/<branch>, which git prefers to the remote-tracking branch.
       - name: Check the change
         if: github.event_name == 'pull_request'
-        run: relreg check --base origin/${{ github.base_ref }}
+        env:
+          BASE_REF: ${{ github.base_ref }}
+        run: relreg check --base "refs/remotes/origin/$BASE_REF"
 `
 
 const initReadme = "# Release registry %s\n\n" + `This repository is a [relreg](https://github.com/relreg/relreg) release
@@ -926,47 +935,4 @@ func plainStyle(n *yaml.Node) {
 	for _, c := range n.Content {
 		plainStyle(c)
 	}
-}
-
-// CreateFile writes data to a new file at name atomically: readers see no
-// file or the whole file, never part of it. It creates missing parent
-// folders and fails with an error wrapping fs.ErrExist when name exists.
-func CreateFile(name string, data []byte) error {
-	dir := filepath.Dir(name)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(name)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write %s: %w", name, err)
-	}
-	if err := tmp.Chmod(0o644); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	// A hard link creates name only if it does not exist, atomically; where
-	// links are not supported, fall back to a check and a rename.
-	err = os.Link(tmp.Name(), name)
-	if err == nil {
-		return nil
-	}
-	if errors.Is(err, fs.ErrExist) {
-		return fmt.Errorf("%s already exists: relreg does not overwrite it: %w", name, fs.ErrExist)
-	}
-	if _, serr := os.Lstat(name); serr == nil {
-		return fmt.Errorf("%s already exists: relreg does not overwrite it: %w", name, fs.ErrExist)
-	}
-	return os.Rename(tmp.Name(), name)
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/go-git/go-git/v5"
 
 	"github.com/relreg/relreg/registry"
+	"github.com/relreg/relreg/registry/testtool"
 	"github.com/relreg/relreg/validate"
 )
 
@@ -36,9 +37,7 @@ func loadClean(t *testing.T, dir string) *registry.Registry {
 // sshKey generates an ed25519 key with ssh-keygen and returns its public line.
 func sshKey(t *testing.T) string {
 	t.Helper()
-	if _, err := exec.LookPath("ssh-keygen"); err != nil {
-		t.Skip("ssh-keygen not installed")
-	}
+	testtool.Need(t, "ssh-keygen")
 	key := filepath.Join(t.TempDir(), "id")
 	if out, err := exec.Command("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "alice@test", "-f", key).CombinedOutput(); err != nil {
 		t.Fatalf("ssh-keygen: %v\n%s", err, out)
@@ -166,7 +165,7 @@ func newRegistry(t *testing.T, versions ...string) string {
 		if err != nil {
 			t.Fatalf("NewRelease(%s): %v", v, err)
 		}
-		if err := registry.CreateFile(filepath.Join(dir, rel), data); err != nil {
+		if err := registry.CreateFile(dir, rel, data); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -215,7 +214,7 @@ func TestNewReleaseVersion(t *testing.T) {
 			if rel != tt.wantPath {
 				t.Errorf("NewRelease() path = %s, want %s", rel, tt.wantPath)
 			}
-			if err := registry.CreateFile(filepath.Join(dir, rel), data); err != nil {
+			if err := registry.CreateFile(dir, rel, data); err != nil {
 				t.Fatal(err)
 			}
 			reg = loadClean(t, dir)
@@ -246,7 +245,7 @@ func TestNewReleaseFlags(t *testing.T) {
 	if strings.Contains(string(data), "TODO") {
 		t.Errorf("release with every field given still has a TODO:\n%s", data)
 	}
-	if err := registry.CreateFile(filepath.Join(dir, rel), data); err != nil {
+	if err := registry.CreateFile(dir, rel, data); err != nil {
 		t.Fatal(err)
 	}
 	got := loadClean(t, dir).Releases["payments@1.1.0"]
@@ -346,11 +345,12 @@ func TestNextWindowAnyTime(t *testing.T) {
 }
 
 func TestCreateFileRefusesOverwrite(t *testing.T) {
-	p := filepath.Join(t.TempDir(), "releases", "payments", "1.0.0.yaml")
-	if err := registry.CreateFile(p, []byte("first\n")); err != nil {
+	dir, rel := t.TempDir(), "releases/payments/1.0.0.yaml"
+	p := filepath.Join(dir, filepath.FromSlash(rel))
+	if err := registry.CreateFile(dir, rel, []byte("first\n")); err != nil {
 		t.Fatalf("CreateFile() error = %v", err)
 	}
-	err := registry.CreateFile(p, []byte("second\n"))
+	err := registry.CreateFile(dir, rel, []byte("second\n"))
 	if !errors.Is(err, fs.ErrExist) {
 		t.Errorf("CreateFile() on an existing file error = %v, want fs.ErrExist", err)
 	}
@@ -374,7 +374,7 @@ func TestNewReleaseWindowsDoNotCollide(t *testing.T) {
 		if err != nil {
 			t.Fatalf("NewRelease() %d error = %v", i, err)
 		}
-		if err := registry.CreateFile(filepath.Join(dir, rel), data); err != nil {
+		if err := registry.CreateFile(dir, rel, data); err != nil {
 			t.Fatal(err)
 		}
 		reg = loadClean(t, dir)
@@ -424,7 +424,7 @@ func TestInitInRepositorySubfolder(t *testing.T) {
 					t.Errorf("workflow at the root differs from InitWorkflow:\n%s", got)
 				}
 			} else {
-				for _, want := range []string{"run: relreg validate --registry " + tt.flag + "\n", "run: relreg check --registry " + tt.flag + " --base origin/"} {
+				for _, want := range []string{"run: relreg validate --registry " + tt.flag + "\n", "run: relreg check --registry " + tt.flag + " --base \"refs/remotes/origin/$BASE_REF\""} {
 					if !strings.Contains(got, want) {
 						t.Errorf("workflow lacks %q:\n%s", want, got)
 					}

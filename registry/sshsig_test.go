@@ -12,6 +12,8 @@ import (
 
 	"github.com/hiddeco/sshsig"
 	"golang.org/x/crypto/ssh"
+
+	"github.com/relreg/relreg/registry/testtool"
 )
 
 // testKey is a key pair made by the real ssh-keygen.
@@ -22,9 +24,7 @@ type testKey struct {
 
 func requireSSHKeygen(t *testing.T) {
 	t.Helper()
-	if _, err := exec.LookPath("ssh-keygen"); err != nil {
-		t.Skip("ssh-keygen not installed")
-	}
+	testtool.Need(t, "ssh-keygen")
 }
 
 // keygen makes a key with ssh-keygen; args are -t and -b values, e.g.

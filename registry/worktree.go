@@ -95,3 +95,9 @@ func (w *workTreeFS) ReadFile(name string) ([]byte, error) { return fs.ReadFile(
 func (w *workTreeFS) ReadDir(name string) ([]fs.DirEntry, error) { return fs.ReadDir(w.FS, name) }
 
 func (w *workTreeFS) Stat(name string) (fs.FileInfo, error) { return fs.Stat(w.FS, name) }
+
+// Lstat and ReadLink let the loader see symbolic links without following
+// them (fs.ReadLinkFS).
+func (w *workTreeFS) Lstat(name string) (fs.FileInfo, error) { return fs.Lstat(w.FS, name) }
+
+func (w *workTreeFS) ReadLink(name string) (string, error) { return fs.ReadLink(w.FS, name) }

@@ -15,15 +15,6 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
-// Limits bound what a single registry file may hold.
-type Limits struct {
-	MaxFileSize int64 // bytes; default 1 MiB
-	MaxDepth    int   // nesting of mappings and sequences; default 64
-}
-
-// DefaultLimits are the limits of the contract.
-var DefaultLimits = Limits{MaxFileSize: 1 << 20, MaxDepth: 64}
-
 // maxSafeInt is 2^53-1, the largest integer every JSON reader holds exactly.
 const maxSafeInt = 1<<53 - 1
 

@@ -9,15 +9,14 @@ import (
 	"testing"
 
 	"github.com/relreg/relreg/registry"
+	"github.com/relreg/relreg/registry/testtool"
 )
 
 // apprKey makes an ed25519 key with the real ssh-keygen and returns the
 // private key path and the public key line.
 func apprKey(t *testing.T, name string) (priv, pub string) {
 	t.Helper()
-	if _, err := exec.LookPath("ssh-keygen"); err != nil {
-		t.Skip("ssh-keygen not installed")
-	}
+	testtool.Need(t, "ssh-keygen")
 	priv = filepath.Join(t.TempDir(), name)
 	if out, err := exec.Command("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", name, "-f", priv).CombinedOutput(); err != nil {
 		t.Fatalf("ssh-keygen: %v\n%s", err, out)

@@ -33,9 +33,10 @@ const (
 	CommitWarned = "warned"
 )
 
-// RuleClockSkew is the rule of a first-parent commit whose committer time
-// is earlier than one before it on the chain: the only warning an audit
-// reports itself.
+// RuleClockSkew is the rule of a first-parent commit judged at another
+// time than its own committer time: one earlier than a commit before it on
+// the chain or than a commit it merges, or one after the audit ran. It is
+// the only warning an audit reports itself.
 const RuleClockSkew = "history/clock-skew"
 
 // AuditOptions say what history to audit.
@@ -58,6 +59,10 @@ type AuditOptions struct {
 	// Full judges each commit on the whole registry instead of the part
 	// it reaches: slower, with the same verdict.
 	Full bool
+	// Now is when the audit runs; zero means time.Now(). No commit is
+	// judged later than Now: a committer time after it is a
+	// history/clock-skew, judged at Now.
+	Now time.Time
 }
 
 // AuditTrustRoot is the commit that introduced relreg.yaml: every later
@@ -133,14 +138,17 @@ type AuditResult struct {
 func (r *AuditResult) OK() bool { return r.Rewritten == nil && r.Errors() == 0 }
 
 // Errors counts the diagnostics of severity error: the violations.
-func (r *AuditResult) Errors() int { return len(r.Diagnostics) - r.Warnings() }
+func (r *AuditResult) Errors() int { return r.count(registry.SeverityError) }
 
 // Warnings counts the diagnostics of severity warning.
-func (r *AuditResult) Warnings() int {
+func (r *AuditResult) Warnings() int { return r.count(registry.SeverityWarning) }
+
+// count counts the findings of a severity, those a cap left out included.
+func (r *AuditResult) count(s registry.Severity) int {
 	n := 0
 	for _, d := range r.Diagnostics {
-		if d.Severity == registry.SeverityWarning {
-			n++
+		if d.Severity == s {
+			n += d.Count()
 		}
 	}
 	return n
@@ -176,9 +184,15 @@ var ErrNoTrustRoot = errors.New("no commit in this history introduces relreg.yam
 // opts.Ref against its first parent. Committer times are self-declared, so
 // the check time never goes backwards: each commit is judged at the latest
 // committer time on the first-parent chain from the trust root up to it
-// (the root's own time included), and a commit whose committer time is
-// earlier than that gets a history/clock-skew warning. One registry is kept in memory and advanced commit by
-// commit with only the files each commit changed; blobs are parsed once.
+// (the root's own time included) and among the commits it brings in (its
+// parents, and for a merge the commits reachable from its other parents
+// and not from its first), and a commit whose committer time is earlier
+// than that gets a history/clock-skew warning. Nor does it run ahead of
+// the audit: a committer time after opts.Now is a history/clock-skew too,
+// judged at opts.Now, and raises the time of no later commit; nor does a
+// commit brought in that is dated after opts.Now. One registry is kept in
+// memory and advanced commit by commit with only the files each commit
+// changed; blobs are parsed once.
 //
 // Reading git runs ahead of judging, on another goroutine: one reads each
 // commit's changes, parses the changed files and finds their authors,
@@ -191,7 +205,18 @@ func Audit(repo *registry.Repo, opts AuditOptions) (*AuditResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := &auditor{repo: repo, cache: opts.Cache, full: opts.Full, since: opts.Since, known: make(map[plumbing.Hash]bool, len(commits)), res: &AuditResult{Ref: tip.Hash.String()}}
+	if opts.Verified != "" {
+		// An ambiguous SHA (or one naming a tree) cannot be judged; an
+		// unknown one is history rewritten, reported below.
+		if _, err := repo.Resolve(opts.Verified); err != nil && !errors.Is(err, registry.ErrUnknownRevision) {
+			return nil, fmt.Errorf("--verified: %w", err)
+		}
+	}
+	if opts.Now.IsZero() {
+		opts.Now = time.Now()
+	}
+	a := &auditor{repo: repo, cache: opts.Cache, full: opts.Full, since: opts.Since, now: opts.Now, known: make(map[plumbing.Hash]bool, len(commits)), res: &AuditResult{Ref: tip.Hash.String()}}
+	a.trees, a.treeDiags = newTreeChecker(repo), make([][]registry.Diagnostic, len(commits))
 	steps := make(chan *auditStep, 64)
 	stop := make(chan struct{})
 	read := make(chan struct{})
@@ -247,7 +272,7 @@ func Audit(repo *registry.Repo, opts AuditOptions) (*AuditResult, error) {
 		if st.err != nil {
 			return nil, st.err
 		}
-		st.seq = i
+		st.seq, a.treeDiags[i] = i, st.trees
 		if reg, err = a.commit(reg, st); err != nil {
 			return nil, err
 		}
@@ -262,7 +287,7 @@ func Audit(repo *registry.Repo, opts AuditOptions) (*AuditResult, error) {
 		if a.skews[i] != nil {
 			ds = append([]registry.Diagnostic{*a.skews[i]}, ds...)
 		}
-		a.report(commits[i], ds)
+		a.report(commits[i], withTrees(a.treeDiags[i], ds))
 	}
 	if a.res.TrustRoot == nil {
 		return nil, ErrNoTrustRoot
@@ -283,6 +308,7 @@ type auditor struct {
 	cache *registry.ParseCache
 	full  bool      // judge on the whole registry (AuditOptions.Full)
 	since time.Time // AuditOptions.Since
+	now   time.Time // AuditOptions.Now, set
 	// known holds every commit of the history read so far: the
 	// first-parent commits and the commits their merges brought in. It is
 	// the ancestry of the last commit read, built once. Only read writes
@@ -297,7 +323,11 @@ type auditor struct {
 	jobs     chan auditJob
 	verdicts [][]registry.Diagnostic
 	skews    []*registry.Diagnostic
-	res      *AuditResult
+	// trees finds the malformed trees of the history; treeDiags holds
+	// those of each commit by position.
+	trees     *treeChecker
+	treeDiags [][]registry.Diagnostic
+	res       *AuditResult
 }
 
 // auditJob is a judgment for a worker: the change rules on a snapshot.
@@ -311,18 +341,18 @@ type auditStep struct {
 	seq       int // position in the history
 	parent, c *object.Commit
 	judged    bool // after the trust root, checked at or after Since
-	// now is the check time: the latest committer time on the chain
-	// from the trust root to c. skewed is set when c's own committer time
-	// is earlier.
-	now    time.Time
-	skewed bool
+	// now is the check time: c's committer time, or the time it was
+	// judged at instead, as skew says.
+	now  time.Time
+	skew skew
 	// What the commit does to the registry, one of:
 	root    bool               // introduces relreg.yaml, first (the trust root) or again
 	gone    bool               // deletes relreg.yaml
 	loaded  *registry.Registry // the registry at c, loaded whole (root, or a change Update cannot apply)
 	update  *registry.Update   // the files it changed, read
 	changes []registry.FileChange
-	authors map[string][]string // for a judged change, as a check finds them
+	authors map[string][]string   // for a judged change, as a check finds them
+	trees   []registry.Diagnostic // its malformed trees, for a judged commit or a trust root
 	err     error
 }
 
@@ -330,23 +360,26 @@ type auditStep struct {
 // done or stop is closed. It alone touches git while the audit runs.
 func (a *auditor) read(commits []*object.Commit, steps chan<- *auditStep, stop <-chan struct{}) {
 	present, rooted := false, false // whether the registry exists; whether a trust root was seen
-	var clock time.Time             // the latest committer time from the trust root on
+	// clock is the latest check time from the trust root on, never after
+	// a.now.
+	var clock time.Time
 	for i, c := range commits {
 		st := &auditStep{c: c, now: c.Committer.When}
-		if rooted {
-			if st.now.Before(clock) {
-				st.now, st.skewed = clock, true
-			}
-			clock = st.now
+		if i > 0 {
+			st.parent = commits[i-1]
+		}
+		var brought []*object.Commit
+		brought, st.err = a.bringIn(c)
+		if st.err == nil && rooted {
+			st.err = a.checkTime(st, brought, &clock)
 			// Since is compared with the check time, so that a commit
 			// backdated before Since is judged all the same.
 			st.judged = !st.now.Before(a.since)
 		}
-		if i > 0 {
-			st.parent = commits[i-1]
+		if st.err == nil {
+			st.err = a.readStep(st, brought, &present)
 		}
-		st.err = a.readStep(st, &present)
-		if st.root && !rooted {
+		if st.root && !rooted && !c.Committer.When.After(a.now) {
 			clock = c.Committer.When
 		}
 		rooted = rooted || st.root
@@ -361,16 +394,81 @@ func (a *auditor) read(commits []*object.Commit, steps chan<- *auditStep, stop <
 	}
 }
 
-func (a *auditor) readStep(st *auditStep, present *bool) error {
-	brought, err := a.bringIn(st.c)
-	if err != nil {
-		return err
+// skew says why a commit is judged at another time than its committer
+// time; the zero skew, that it is not.
+type skew struct {
+	why string // one of the skew reasons below, or empty
+	// by is the commit it merges whose committer time it was judged at
+	// (skewMerged).
+	by *object.Commit
+}
+
+// Why a commit is judged at another time than its committer time.
+const (
+	skewChain  = "chain"  // earlier than the clock of the first-parent chain
+	skewMerged = "merged" // earlier than a commit it brings in
+	skewFuture = "future" // after the audit ran
+)
+
+// checkTime sets st's check time from its committer time, the clock of
+// the chain before it and the commits it brings in (brought, and its
+// parents), and advances the clock. Times after a.now prove nothing and
+// are ignored: a commit dated after the audit ran is judged at a.now and
+// leaves the clock where the rest puts it.
+func (a *auditor) checkTime(st *auditStep, brought []*object.Commit, clock *time.Time) error {
+	floor, why, by := *clock, skewChain, (*object.Commit)(nil)
+	merged := brought
+	if st.parent != nil {
+		merged = append([]*object.Commit{st.parent}, brought...)
 	}
+	// Parents the first parent's history already holds are not brought
+	// in, yet a merge is no older than they are either.
+	for _, h := range st.c.ParentHashes[min(1, len(st.c.ParentHashes)):] {
+		if slices.ContainsFunc(merged, func(m *object.Commit) bool { return m.Hash == h }) {
+			continue
+		}
+		p, err := a.repo.Git.CommitObject(h)
+		if err != nil {
+			return fmt.Errorf("read commit %s merged by %s: %w (a shallow clone? fetch the whole history)", h, st.c.Hash, err)
+		}
+		merged = append(merged, p)
+	}
+	for _, m := range merged {
+		if t := m.Committer.When; t.After(floor) && !t.After(a.now) {
+			floor, why, by = t, skewMerged, m
+		}
+	}
+	own := st.c.Committer.When
+	switch {
+	case own.After(a.now):
+		st.now, st.skew = a.now, skew{why: skewFuture}
+		*clock = floor
+	case own.Before(floor):
+		st.now, st.skew = floor, skew{why: why, by: by}
+		*clock = floor
+	default:
+		*clock = own
+	}
+	return nil
+}
+
+func (a *auditor) readStep(st *auditStep, brought []*object.Commit, present *bool) error {
+	var err error
 	if st.changes, err = a.repo.ChangedFiles(st.parent, st.c); err != nil {
 		return err
 	}
 	if !*present && !addsConfig(st.changes) {
 		return nil
+	}
+	// Malformed trees count on the judged commit that brings them, and on
+	// the trust root: it is not judged, but a malformed one is not trusted.
+	if !*present {
+		st.trees, err = a.trees.check(st.c)
+	} else if st.judged {
+		st.trees, err = a.trees.introduced(append([]*object.Commit{st.c}, brought...)...)
+	}
+	if err != nil {
+		return err
 	}
 	fsys, err := a.repo.FS(st.c)
 	if err != nil {
@@ -441,7 +539,7 @@ func (a *auditor) commit(reg *registry.Registry, st *auditStep) (*registry.Regis
 	c := st.c
 	if st.judged {
 		a.res.Audited++
-		if st.skewed {
+		if st.skew.why != "" {
 			a.skews[st.seq] = clockSkew(st)
 		}
 	}
@@ -524,16 +622,31 @@ func (a *auditor) commit(reg *registry.Registry, st *auditStep) (*registry.Regis
 
 // judge has a worker run the change rules on the move from base to head
 // that a first-parent commit made. base and head are not changed after.
+// base is the registry at the commit's first parent: the tip of the branch
+// when the commit landed, which is where a check takes its trust from (a
+// merge's first parent is the base tip of the merge request it closed), so
+// ChangeInput.Trust is left nil and trust comes from base.
 func (a *auditor) judge(st *auditStep, base, head *registry.Registry) {
 	a.jobs <- auditJob{seq: st.seq, in: ChangeInput{Base: base, Head: head, Now: st.now, Authors: st.authors}}
 }
 
-// clockSkew is the warning of a commit whose committer time goes back
-// before a commit earlier on the chain.
+// clockSkew is the warning of a commit judged at another time than its
+// committer time: one that goes back before a commit earlier on the chain
+// or before a commit it merges, or one dated after the audit ran, judged
+// at the time the audit ran.
 func clockSkew(st *auditStep) *registry.Diagnostic {
 	own, at := st.c.Committer.When.UTC().Format(time.RFC3339), st.now.UTC().Format(time.RFC3339)
-	return &registry.Diagnostic{Rule: RuleClockSkew, Severity: registry.SeverityWarning,
-		Message: fmt.Sprintf("committer time %s is earlier than %s, the latest committer time before it on the first-parent chain, so the commit was judged at %s: committer times are self-declared (GIT_COMMITTER_DATE, a wrong clock); find out who pushed it and why its time goes back", own, at, at)}
+	const why = "committer times are self-declared (GIT_COMMITTER_DATE, a wrong clock); find out who pushed it and"
+	var msg string
+	switch st.skew.why {
+	case skewFuture:
+		msg = fmt.Sprintf("committer time %s is later than %s, the time this audit ran: the commit is dated after this audit ran, so it was judged at that time and does not move the check time of the commits after it; %s why it is dated in the future", own, at, why)
+	case skewMerged:
+		msg = fmt.Sprintf("committer time %s is earlier than %s, the committer time of commit %s that it merges, so the commit was judged at %s: a commit is never older than what it merges; %s why its time goes back", own, at, st.skew.by.Hash, at, why)
+	default:
+		msg = fmt.Sprintf("committer time %s is earlier than %s, the latest committer time before it on the first-parent chain, so the commit was judged at %s: %s why its time goes back", own, at, at, why)
+	}
+	return &registry.Diagnostic{Rule: RuleClockSkew, Severity: registry.SeverityWarning, Message: msg}
 }
 
 // report records the violations of a judged commit.
@@ -632,23 +745,19 @@ func pushAuthors(base *registry.Registry, st *auditStep) map[string][]string {
 // when it is not.
 func (a *auditor) verified(sha string, commits []*object.Commit) *Rewrite {
 	rw := &Rewrite{Verified: sha, Ref: a.res.Ref, How: RewriteUnknown}
-	h, err := a.repo.Git.ResolveRevision(plumbing.Revision(sha))
-	if err == nil {
-		if _, cerr := a.repo.Git.CommitObject(*h); cerr != nil {
-			err = cerr // a tree or blob: not a commit an audit accepted
-		}
-	}
+	c, err := a.repo.Resolve(sha)
 	if err != nil {
 		rw.Reason = fmt.Sprintf("commit %s, accepted by an earlier audit, is unknown to this repository: history was rewritten (a force push) and the commit is gone; compare with the audited copy before trusting this history", sha)
 		return rw
 	}
-	for _, c := range commits {
-		if c.Hash == *h {
+	h := c.Hash
+	for _, fp := range commits {
+		if fp.Hash == h {
 			return nil
 		}
 	}
 	rw.Verified = h.String()
-	if a.known[*h] {
+	if a.known[h] {
 		rw.How = RewriteOffChain
 		rw.Reason = fmt.Sprintf("commit %s, accepted by an earlier audit, is no longer on the first-parent chain of %s, only merged into it: history was rewritten by a merge that made it a second parent (a foxtrot merge: the branch merged into another one, which was then fast-forwarded onto it), so the audit now replays commits that were never judged as this branch's; list them with 'git log --first-parent %s..%s' and restore the branch to a merge of them onto %s", h, a.res.Ref, h, a.res.Ref, h)
 		return rw

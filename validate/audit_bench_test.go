@@ -18,6 +18,7 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"github.com/relreg/relreg/registry"
+	"github.com/relreg/relreg/registry/testtool"
 	"github.com/relreg/relreg/validate"
 )
 
@@ -166,9 +167,7 @@ func (h *auditHistory) approve(tb testing.TB, data, subject, step, by string) st
 // write imports the history into a new repository and returns its folder.
 func (h *auditHistory) write(tb testing.TB) string {
 	tb.Helper()
-	if _, err := exec.LookPath("git"); err != nil {
-		tb.Skip("git not installed")
-	}
+	testtool.Need(tb, "git")
 	files := map[string]string{"relreg.yaml": auditBenchRegistry, "approvers.yaml": h.approversYAML()}
 	for _, s := range []string{"production", "staging"} {
 		files["schedules/"+s+".yaml"] = fmt.Sprintf("apiVersion: relreg/v1\nkind: Schedule\nmetadata:\n  name: %s\nspec:\n  environment: %s\n  timezone: UTC\n  maxConcurrent: 2\n", s, s)

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/relreg/relreg/registry"
+	"github.com/relreg/relreg/registry/testtool"
 )
 
 // gitHistory builds a real git repository commit by commit from a world's
@@ -25,9 +26,7 @@ type gitHistory struct {
 
 func newGitHistory(t *testing.T, w *world) *gitHistory {
 	t.Helper()
-	if _, err := exec.LookPath("git"); err != nil {
-		t.Skip("git not installed")
-	}
+	testtool.Need(t, "git")
 	h := &gitHistory{t: t, w: w, dir: t.TempDir(), when: time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC)}
 	h.git("init", "-q", "-b", "main")
 	return h
@@ -401,6 +400,68 @@ func TestAuditClockSkew(t *testing.T) {
 				t.Errorf("since %v: OK() = %v, Bypasses() = %d; want not OK, 1 bypass", since, res.OK(), res.Bypasses())
 			}
 		}
+		delete(w.files, "README.md")
+		delete(w.files, rel)
+	})
+
+	// A merge dated before the commit it merges is judged at that
+	// commit's time: the plan committed on 2026-11-25 with alice's expired
+	// key, merged "on 2026-11-21".
+	t.Run("backdated merge", func(t *testing.T) {
+		h := newGitHistory(t, w)
+		h.commit("alice", "registry: trust root")
+		h.git("checkout", "-q", "-b", "propose")
+		h.when = day(25, 12)
+		w.set(rel, chgRelease("1.0.0", "planned", window1))
+		w.approve(rel, "plan", "alice", "release-manager")
+		plan := h.commit("dave", "payments 1.0.0: plan")
+		h.when = day(21, 12)
+		merge := h.merge("propose")
+		res := h.audit(AuditOptions{})
+		want := []finding{{merge, "history/clock-skew", ""}, {merge, "approval/insufficient", rel}}
+		if got := findingsOf(res.Diagnostics); !slices.Equal(got, want) {
+			t.Fatalf("findings =\n%v\nwant\n%v\n%+v", got, want, res.Diagnostics)
+		}
+		if d := res.Diagnostics[0]; !strings.Contains(d.Message, "commit "+plan+" that it merges") || !strings.Contains(d.Message, "judged at 2026-11-25T13:00:00Z") {
+			t.Errorf("clock-skew message = %q, want it to name %s and the time of it", d.Message, plan)
+		}
+		delete(w.files, rel)
+	})
+
+	// A commit dated after the audit ran (Now) is judged at Now and does
+	// not move the check time of the commits after it, nor does a merged
+	// commit dated after Now move its merge's.
+	t.Run("future", func(t *testing.T) {
+		now := day(24, 0)
+		h := newGitHistory(t, w)
+		h.commit("alice", "registry: trust root")
+		h.when = day(29, 12)
+		w.set("README.md", "payments\n")
+		future := h.commit("dave", "readme")
+		h.when = day(22, 12)
+		w.set(rel, chgRelease("1.0.0", "draft", window1))
+		h.commit("dave", "payments 1.0.0: draft")
+		h.git("checkout", "-q", "-b", "propose")
+		h.when = day(29, 12)
+		w.set("README.md", "payments, again\n")
+		h.commit("dave", "readme again")
+		h.when = day(22, 13)
+		h.merge("propose")
+		res := h.audit(AuditOptions{Now: now})
+		if got, want := findingsOf(res.Diagnostics), []finding{{future, "history/clock-skew", ""}}; !slices.Equal(got, want) {
+			t.Fatalf("findings =\n%v\nwant\n%v\n%+v", got, want, res.Diagnostics)
+		}
+		if d := res.Diagnostics[0]; !strings.Contains(d.Message, "later than 2026-11-24T00:00:00Z, the time this audit ran") {
+			t.Errorf("clock-skew message = %q, want it to name the time the audit ran", d.Message)
+		}
+		// Audited a day later, when the history is no longer ahead of the
+		// audit, the later commits are behind the first one's time.
+		res = h.audit(AuditOptions{Now: day(30, 0)})
+		if got, want := len(res.Diagnostics), 2; got != want {
+			t.Errorf("audit on 2026-11-30: %d diagnostics, want %d (the clock skews of the draft and the merge)\n%+v", got, want, res.Diagnostics)
+		}
+		delete(w.files, "README.md")
+		delete(w.files, rel)
 	})
 }
 

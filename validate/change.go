@@ -15,6 +15,13 @@ import (
 // to Head.
 type ChangeInput struct {
 	Base, Head *registry.Registry
+	// Trust is the registry whose relreg.yaml and approvers.yaml say who
+	// may approve what: the tip of the branch the change is proposed
+	// against (contract section 3, "Trust comes from the base"). Only its
+	// Config and Approvers are read (registry.LoadTrust loads no more).
+	// Nil means Base, which is right when Base is that tip, as for a
+	// commit judged against its first parent.
+	Trust *registry.Registry
 	// Now is the check time; zero means time.Now().
 	Now time.Time
 	// Authors maps a registry file path to the emails of the authors of
@@ -44,7 +51,11 @@ func Change(in ChangeInput) []registry.Diagnostic {
 	if in.Now.IsZero() {
 		in.Now = time.Now()
 	}
-	c := &changeCtx{base: in.Base, head: in.Head, now: in.Now, authors: in.Authors, trust: newTrust(in.Base)}
+	trusted := in.Trust
+	if trusted == nil {
+		trusted = in.Base
+	}
+	c := &changeCtx{base: in.Base, head: in.Head, now: in.Now, authors: in.Authors, trust: newTrust(trusted)}
 	// Both file lists are sorted by path: walk them side by side. With a
 	// head made by Registry.Apply, unchanged files are the same documents.
 	changed := map[string]bool{}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/relreg/relreg/registry"
 	"github.com/relreg/relreg/registry/gen"
+	"github.com/relreg/relreg/registry/testtool"
 	"github.com/relreg/relreg/validate"
 )
 
@@ -22,9 +23,7 @@ import (
 // edits the title of one draft release — a one-release merge request.
 func historyRepo(b *testing.B, n, commits int) string {
 	b.Helper()
-	if _, err := exec.LookPath("git"); err != nil {
-		b.Skip("git not installed")
-	}
+	testtool.Need(b, "git")
 	src := b.TempDir()
 	if err := gen.Write(src, gen.Config{Releases: n}); err != nil {
 		b.Fatal(err)

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/relreg/relreg/registry"
 	"github.com/relreg/relreg/registry/gen"
+	"github.com/relreg/relreg/registry/testtool"
 	"github.com/relreg/relreg/validate"
 )
 
@@ -23,9 +23,7 @@ import (
 // commit, as a team moving an existing registry into relreg pushes it.
 func migrationRepo(tb testing.TB, n int) string {
 	tb.Helper()
-	if _, err := exec.LookPath("git"); err != nil {
-		tb.Skip("git not installed")
-	}
+	testtool.Need(tb, "git")
 	src := tb.TempDir()
 	// Every window lies after the check time, as a new release needs.
 	later := gen.DefaultNow.Add(time.Duration(n/2+1) * time.Hour)

@@ -44,6 +44,12 @@ func editedPaths(changes []registry.FileChange, nodes func(registry.FileChange) 
 		if !strings.HasSuffix(ch.Path, ".yaml") {
 			continue
 		}
+		if ch.From == "" || ch.To == "" {
+			// Added or deleted: an edit, whatever either side holds, so
+			// neither is read (a migration adds thousands at once).
+			out = append(out, ch.Path)
+			continue
+		}
 		if before, after := nodes(ch); editsSpecOrStatus(before, after) {
 			out = append(out, ch.Path)
 		}
@@ -90,11 +96,30 @@ func editedFiles(repo *registry.Repo, parent, c *object.Commit, cache *registry.
 }
 
 // Authors returns, for each registry file, the lower-case emails of the
-// authors of commits in base..head that changed its spec or status. Merge
+// authors of commits in base..head (every commit of head when base is nil)
+// that changed its spec or status. Merge
 // commits are skipped: the commits they bring in are visited themselves.
 // A commit that only adds approval entries changes neither.
 func Authors(repo *registry.Repo, base, head *object.Commit, cache *registry.ParseCache) (map[string][]string, error) {
-	inBase, err := ancestors(base)
+	return authorsWith(repo, base, head, cache, nil)
+}
+
+// authorsWith is Authors, reading base's history through anc (nil: read
+// it whole).
+func authorsWith(repo *registry.Repo, base, head *object.Commit, cache *registry.ParseCache, anc *Ancestry) (map[string][]string, error) {
+	if base != nil && head.NumParents() == 1 && head.ParentHashes[0] == base.Hash {
+		// base..head is head alone: no need to read base's history.
+		files, err := editedFiles(repo, base, head, cache)
+		if err != nil {
+			return nil, err
+		}
+		out := map[string][]string{}
+		for _, f := range files {
+			out[f] = []string{strings.ToLower(head.Author.Email)}
+		}
+		return out, nil
+	}
+	inBase, err := anc.of(repo, base)
 	if err != nil {
 		return nil, err
 	}
@@ -162,9 +187,78 @@ func mergeEdits(repo *registry.Repo, c *object.Commit, parents []*object.Commit,
 	return out, nil
 }
 
-// ancestors returns every commit reachable from c, c included.
+// ancestors returns every commit reachable from c, c included; none for
+// a nil c (a head that shares no history with the base).
+// Ancestry keeps the ancestors of the last commit it was asked about, so
+// that the next question about a descendant of it reads only the commits
+// in between: the commits of a push, checked one after the other (see
+// CheckOptions.Ancestry), cost their own number, not the history's each.
+// It is not safe for concurrent use.
+type Ancestry struct {
+	tip plumbing.Hash
+	set map[plumbing.Hash]bool // the ancestors of tip, tip included; nil before the first question
+}
+
+// NewAncestry returns an empty Ancestry.
+func NewAncestry() *Ancestry { return &Ancestry{} }
+
+// of returns the ancestors of c, c included; the set is only read by the
+// caller, and may grow at the next call.
+func (a *Ancestry) of(repo *registry.Repo, c *object.Commit) (map[plumbing.Hash]bool, error) {
+	if a == nil || c == nil {
+		return ancestors(c)
+	}
+	if a.set != nil {
+		if c.Hash == a.tip {
+			return a.set, nil
+		}
+		// The set holds every ancestor of what it holds: the commits of
+		// c's history outside it are those a walk from c reaches without
+		// passing through it, and all of it is c's history when the walk
+		// meets the tip.
+		var added []plumbing.Hash
+		seen := map[plumbing.Hash]bool{}
+		metTip := false
+		queue := []plumbing.Hash{c.Hash}
+		for len(queue) > 0 {
+			h := queue[0]
+			queue = queue[1:]
+			if seen[h] {
+				continue
+			}
+			seen[h] = true
+			if a.set[h] {
+				metTip = metTip || h == a.tip
+				continue
+			}
+			cc, err := repo.Git.CommitObject(h)
+			if err != nil {
+				return nil, fmt.Errorf("read commit %s: %w", h, err)
+			}
+			added = append(added, h)
+			queue = append(queue, cc.ParentHashes...)
+		}
+		if metTip {
+			for _, h := range added {
+				a.set[h] = true
+			}
+			a.tip = c.Hash
+			return a.set, nil
+		}
+	}
+	set, err := ancestors(c)
+	if err != nil {
+		return nil, err
+	}
+	a.tip, a.set = c.Hash, set
+	return set, nil
+}
+
 func ancestors(c *object.Commit) (map[plumbing.Hash]bool, error) {
 	set := map[plumbing.Hash]bool{}
+	if c == nil {
+		return set, nil
+	}
 	iter := object.NewCommitPreorderIter(c, nil, nil)
 	err := iter.ForEach(func(x *object.Commit) error {
 		set[x.Hash] = true

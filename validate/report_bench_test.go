@@ -3,10 +3,10 @@ package validate_test
 import (
 	"bytes"
 	"fmt"
-	"os/exec"
 	"testing"
 
 	"github.com/relreg/relreg/registry"
+	"github.com/relreg/relreg/registry/testtool"
 	"github.com/relreg/relreg/validate"
 )
 
@@ -16,9 +16,7 @@ import (
 // commits of different releases interleave: 10,001 commits.
 func reportHistory(b *testing.B) string {
 	b.Helper()
-	if _, err := exec.LookPath("git"); err != nil {
-		b.Skip("git not installed")
-	}
+	testtool.Need(b, "git")
 	const releases, batch = 2000, 100
 	phases := []string{"draft", "planned", "building", "testing", "deployed"}
 	var stream bytes.Buffer

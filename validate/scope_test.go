@@ -14,6 +14,7 @@ import (
 
 	"github.com/relreg/relreg/registry"
 	"github.com/relreg/relreg/registry/gen"
+	"github.com/relreg/relreg/registry/testtool"
 	"github.com/relreg/relreg/validate"
 )
 
@@ -25,9 +26,7 @@ import (
 // of a generated registry and checked both ways, as commits and as a
 // working tree; the committed ones are audited both ways too.
 func TestCheckScopeMatchesWholeLoad(t *testing.T) {
-	if _, err := exec.LookPath("git"); err != nil {
-		t.Skip("git not installed")
-	}
+	testtool.Need(t, "git")
 	dir := t.TempDir()
 	if err := gen.Write(dir, gen.Config{Releases: 120, Services: 6}); err != nil {
 		t.Fatal(err)

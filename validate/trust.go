@@ -8,9 +8,10 @@ import (
 	"github.com/relreg/relreg/registry"
 )
 
-// trust is what the base of a change says about who may approve what:
-// approvers, their roles and keys, and the approval requirements. A change
-// never supplies its own trust.
+// trust is what the base tip of a change (the target branch as it is now,
+// not the merge-base) says about who may approve what: approvers, their
+// roles and keys, and the approval requirements. A change never supplies
+// its own trust.
 type trust struct {
 	name    string // the registry's name, part of every payload
 	policy  registry.ApprovalPolicy
@@ -20,6 +21,7 @@ type trust struct {
 	broken bool
 }
 
+// newTrust reads the trust of a registry: only its Config and Approvers.
 func newTrust(base *registry.Registry) *trust {
 	t := &trust{broken: base.Config == nil}
 	if base.Config != nil {
@@ -46,12 +48,17 @@ func (t *trust) releaseRequirements(step, risk string) []registry.Requirement {
 }
 
 // requireApprovals checks that doc at head carries approvals for step that
-// meet reqs under the base's trust, and reports rule with what is missing.
-// Each approval counts only when its approver, role and key are trusted at
-// the base, its key is valid at the check time and not revoked, its digest
-// is the subject's digest at head, and its approver is neither the
-// release's owner nor an author of this change's edits to the subject. Each
-// approver counts once per step, towards one requirement.
+// meet reqs under the base tip's trust, and reports rule with what is
+// missing. Each approval counts only when its approver, role and key are
+// trusted at the base tip, its key is valid at the check time and not
+// revoked, its digest is the subject's digest at head, and its approver is
+// neither the release's owner nor an author of this change's edits to the
+// subject. Each approver counts once per step, towards one requirement.
+//
+// An entry the document already had at the base over an older digest is
+// history: it does not count, and is no error (newApprovalsFresh reports
+// only the stale entries a change adds), so a document that carries old
+// approvals stays changeable.
 func (c *changeCtx) requireApprovals(doc *registry.Document, step string, reqs []registry.Requirement, rule, purpose string) {
 	if c.trust.broken {
 		c.report(doc, rule, fmt.Sprintf("%s approvals cannot be judged: relreg.yaml cannot be read at the base, so its requirements are unknown; fix relreg.yaml on the base branch first (relreg validate)", step), approvalsPath(doc)...)
@@ -67,9 +74,18 @@ func (c *changeCtx) requireApprovals(doc *registry.Document, step string, reqs [
 	owner := str(doc, "spec", "owner")
 	authors := c.authors[doc.Path]
 	roles := map[string][]string{} // approver -> roles of their counting entries
+	added := map[int]bool{}
+	for _, i := range newApprovals(c.base.Doc(doc.Path), doc) {
+		added[i] = true
+	}
 	var notes []string
+	older := 0 // entries of the base over an older digest
 	for i, a := range doc.Approvals() {
 		if a.Step != step {
+			continue
+		}
+		if !added[i] && a.Digest != digest {
+			older++
 			continue
 		}
 		at := func(field string) []string { return []string{"approvals", fmt.Sprint(i), field} }
@@ -96,8 +112,8 @@ func (c *changeCtx) requireApprovals(doc *registry.Document, step string, reqs [
 			continue
 		}
 		if a.Digest != digest {
-			c.report(doc, "approval/stale", staleMessage(doc, a, digest), at("digest")...)
-			notes = append(notes, fmt.Sprintf("%s's approval is stale", a.By))
+			// newApprovalsFresh reports the entry as approval/stale.
+			notes = append(notes, fmt.Sprintf("%s's approval added in this change signs another digest", a.By))
 			continue
 		}
 		if owner != "" && a.By == owner {
@@ -125,6 +141,12 @@ func (c *changeCtx) requireApprovals(doc *registry.Document, step string, reqs [
 		msg += " " + purpose
 	}
 	msg += ": " + strings.Join(missing, ", ")
+	switch {
+	case older == 1:
+		msg += "; 1 earlier approval signs an older digest and does not count"
+	case older > 1:
+		msg += fmt.Sprintf("; %d earlier approvals sign an older digest and do not count", older)
+	}
 	if len(notes) > 0 {
 		msg += " (not counted: " + strings.Join(notes, "; ") + ")"
 	}
@@ -147,8 +169,10 @@ func approvalsPath(doc *registry.Document) []string {
 	return []string{"spec"}
 }
 
+// staleMessage describes an approval entry a change adds over another
+// digest than the subject's: it can never count.
 func staleMessage(doc *registry.Document, a registry.Approval, digest string) string {
-	return fmt.Sprintf("approval by %s for step %s signs %s, but %s is now %s: the content changed after it was signed; ask %s to approve again", a.By, a.Step, short(a.Digest), doc.Subject(), short(digest), a.By)
+	return fmt.Sprintf("approval by %s for step %s, added in this change, signs %s, but %s is now %s: the content changed after it was signed; remove this entry, then ask %s to sign again ('relreg approve %s --step %s')", a.By, a.Step, short(a.Digest), doc.Subject(), short(digest), a.By, doc.Subject(), a.Step)
 }
 
 // unmet matches approvers to requirement slots, each approver filling at

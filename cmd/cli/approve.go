@@ -12,11 +12,16 @@ import (
 	"golang.org/x/term"
 
 	"github.com/relreg/relreg/registry"
+	"github.com/relreg/relreg/validate/output"
 )
 
 const approveLong = `Sign an approval of SUBJECT's current digest and append it to the
 document's approvals, editing the file in place: comments, layout and every
-other byte are kept, and the file is replaced atomically.
+other byte are kept, and the file is replaced atomically. The file is read
+again under a lock before the entry is appended, so approvals that others
+add at the same moment are kept; when the document's spec changed since it
+was signed, nothing is written. A file inside the registry that is, or lies
+under, a symbolic link is never written.
 
 The signature is an SSHSIG signature (namespace relreg-approval), exactly what
 ssh-keygen -Y sign writes. Choose how it is made:
@@ -108,7 +113,7 @@ func runApprove(g *globals, o *approveOptions, subject string) error {
 	if err := registry.AddApproval(reg, dir, doc, a); err != nil {
 		return err
 	}
-	fmt.Fprintf(g.stdout, "%s: approved %s as %s (%s) at %s\n", doc.Path, a.Step, a.By, a.Role, a.At)
+	fmt.Fprintf(g.stdout, "%s: approved %s as %s (%s) at %s\n", output.EscapePath(doc.Path), output.Escape(a.Step), output.Escape(a.By), output.Escape(a.Role), output.Escape(a.At))
 	return nil
 }
 

@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/relreg/relreg/registry"
 	"github.com/relreg/relreg/validate"
 	"github.com/relreg/relreg/validate/output"
 )
@@ -24,9 +25,12 @@ a direct push.
 
 Committer times are self-declared, so the check time never goes back: each
 commit is judged at the latest committer time on the first-parent chain so
-far, from the trust root on, and a commit whose own time is earlier gets a
-history/clock-skew warning (warnings alone exit 0). --since compares with
-that check time too.
+far, from the trust root on, and among the commits it merges, and a commit
+whose own time is earlier gets a history/clock-skew warning (warnings alone
+exit 0). Nor does it run ahead of the audit: a commit dated after the audit
+ran is judged at the current time, with a history/clock-skew warning, and
+moves no later commit's check time. --since compares with that check time
+too.
 
 The commit that introduced relreg.yaml is the trust root: it is named, not
 judged, and commits before it are skipped. Every violation is reported with
@@ -41,10 +45,10 @@ history was rewritten: that is reported first, and the audit fails.
 Formats: text (default), json and csv; see validate/AUDIT.md.`
 
 const auditExample = `  relreg audit
-  relreg audit --ref origin/main --since 2026-01-01T00:00:00Z --format csv > audit.csv
+  relreg audit --ref refs/remotes/origin/main --since 2026-01-01T00:00:00Z --format csv > audit.csv
 
   # in a scheduled job: fail when main was force-pushed since the last audit
-  relreg audit --ref origin/main --verified "$(cat last-audited-sha)"`
+  relreg audit --ref refs/remotes/origin/main --verified "$(cat last-audited-sha)"`
 
 // Audit output formats.
 const auditCSV = "csv"
@@ -103,6 +107,9 @@ func runAudit(g *globals, o *auditOptions) error {
 	res, err := validate.Audit(repo, validate.AuditOptions{
 		Ref: o.ref, Since: since, Verified: o.verified,
 		Progress: func(done, total int) {
+			if done == 1 && since.IsZero() && total > registry.AuditWarnCommits {
+				fmt.Fprintf(g.stderr, "relreg: auditing all %d commits of the history; --since T judges only the commits from T on (earlier ones are still replayed)\n", total)
+			}
 			if p == nil && done == 1 {
 				p = newProgress(g.stderr, "auditing", total)
 			}
@@ -155,16 +162,16 @@ func rfc3339(t time.Time) string { return t.UTC().Format(time.RFC3339) }
 func writeAuditText(w io.Writer, res *validate.AuditResult) error {
 	var b strings.Builder
 	if rw := res.Rewritten; rw != nil {
-		fmt.Fprintf(&b, "history rewritten: %s\n", rw.Reason)
+		fmt.Fprintf(&b, "history rewritten: %s\n", output.Escape(rw.Reason))
 	}
 	tr := res.TrustRoot
-	fmt.Fprintf(&b, "trust root: %s by %s at %s\n", tr.SHA, tr.Author, rfc3339(tr.Time))
+	fmt.Fprintf(&b, "trust root: %s by %s at %s\n", tr.SHA, output.Escape(tr.Author.String()), rfc3339(tr.Time))
 	commits := auditCommits(res)
 	last := ""
 	for _, d := range res.Diagnostics {
 		if d.Commit != last {
 			c := commits[d.Commit]
-			fmt.Fprintf(&b, "commit %s: %s (%s, committed %s)\n", c.SHA, kindText(c.Kind), c.Author, rfc3339(c.Time))
+			fmt.Fprintf(&b, "commit %s: %s (%s, committed %s)\n", c.SHA, kindText(c.Kind), output.Escape(c.Author.String()), rfc3339(c.Time))
 			last = d.Commit
 		}
 		b.WriteString(output.Line(d))
@@ -231,7 +238,7 @@ func writeAuditJSON(w io.Writer, res *validate.AuditResult) error {
 		doc.Diagnostics = append(doc.Diagnostics, auditDiagnostic{Rule: d.Rule, Severity: string(d.Severity), File: d.File,
 			Line: d.Line, Column: d.Column, Subject: d.Subject, Message: d.Message, Commit: d.Commit})
 	}
-	enc := json.NewEncoder(w)
+	enc := json.NewEncoder(output.JSONWriter(w))
 	enc.SetIndent("", "  ")
 	enc.SetEscapeHTML(false)
 	return enc.Encode(doc)
@@ -241,18 +248,20 @@ func writeAuditJSON(w io.Writer, res *validate.AuditResult) error {
 var auditCSVHeader = []string{"commit", "kind", "time", "author", "file", "line", "column", "rule", "message"}
 
 // writeAuditCSV prints one row per diagnostic, after a row of kind
-// "rewritten" when history was rewritten.
+// "rewritten" when history was rewritten. Authors, files and messages are
+// escaped as in the text format, so that a row is one line (JSON has them
+// exactly).
 func writeAuditCSV(w io.Writer, res *validate.AuditResult) error {
 	cw := csv.NewWriter(w)
 	rows := [][]string{auditCSVHeader}
 	if rw := res.Rewritten; rw != nil {
-		rows = append(rows, []string{rw.Verified, "rewritten", "", "", "", "0", "0", "", rw.Reason})
+		rows = append(rows, []string{rw.Verified, "rewritten", "", "", "", "0", "0", "", output.Escape(rw.Reason)})
 	}
 	commits := auditCommits(res)
 	for _, d := range res.Diagnostics {
 		c := commits[d.Commit]
-		rows = append(rows, []string{d.Commit, c.Kind, rfc3339(c.Time), c.Author.String(), d.File,
-			strconv.Itoa(d.Line), strconv.Itoa(d.Column), d.Rule, d.Message})
+		rows = append(rows, []string{d.Commit, c.Kind, rfc3339(c.Time), output.Escape(c.Author.String()), output.EscapePath(d.File),
+			strconv.Itoa(d.Line), strconv.Itoa(d.Column), output.Escape(d.Rule), output.Escape(d.Message)})
 	}
 	if err := cw.WriteAll(rows); err != nil {
 		return err

@@ -15,17 +15,26 @@ merge-base of --base and the head, to the head. The head is the working tree
 
 Every change rule applies: the release lifecycle and its gates, frozen fields,
 append-only releases, DML entries and approvals, schedule and governance
-approvals. Approvers, roles, keys and requirements are read from the base,
-never from the change. The static rules run on the files the change touches
-and on what they affect.`
+approvals. Approvers, roles, keys and requirements are read from --base
+itself (the target branch's tip, not the merge-base), never from the
+change. A head that forked before relreg.yaml existed, or shares no history
+with --base, adds every file of its registry. The static rules run on the
+files the change touches and on what they affect.
 
-const checkExample = `  # in CI, on a merge request
-  relreg check --base origin/main --head HEAD
+A revision is HEAD, a full ref name (refs/remotes/origin/main), a short
+name git reads in one way only, or a SHA, followed by any ~N or ^N. A short
+name git could read in more than one way (a tag named origin/main beside
+the remote-tracking branch) and the forms relreg does not read as git does
+(@{u}, @{1}, A..B, rev:path, ...) are exit 2.`
+
+const checkExample = `  # in CI, on a merge request: name the base in full, since a tag named
+  # origin/main would make the short name ambiguous (exit 2)
+  relreg check --base refs/remotes/origin/main --head HEAD
 
   # before pushing: the working tree against main
   relreg check --base main
 
-  relreg check --base origin/main --format json`
+  relreg check --base refs/remotes/origin/main --format json`
 
 type checkOptions struct {
 	base, head string

@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/relreg/relreg/registry"
+	"github.com/relreg/relreg/validate/output"
 )
 
 const dmlLong = `Work with the Definitive Media Library (DML): the dml/<component>/<version>.yaml
@@ -143,7 +144,7 @@ func writeDMLVerifyJSON(w io.Writer, checks []registry.ArtifactCheck) error {
 			r.Summary.Unreadable++
 		}
 	}
-	enc := json.NewEncoder(w)
+	enc := json.NewEncoder(output.JSONWriter(w))
 	enc.SetIndent("", "  ")
 	return enc.Encode(r)
 }
@@ -160,12 +161,19 @@ func writeDMLVerifyText(w io.Writer, checks []registry.ArtifactCheck) error {
 // dmlVerifyLine is the text line for one file:
 //
 //	FILE: RESULT: dml/c@v (artifact)[, ...][: why it does not pass]
+//
+// The file name and the rest are escaped (output.Escape): one line.
 func dmlVerifyLine(c registry.ArtifactCheck) string {
+	return output.EscapePath(c.File) + ": " + output.Escape(dmlVerifyResult(c))
+}
+
+// dmlVerifyResult is dmlVerifyLine after the file name.
+func dmlVerifyResult(c registry.ArtifactCheck) string {
 	switch c.Result {
 	case registry.ArtifactUnreadable:
-		return fmt.Sprintf("%s: %s: %s", c.File, c.Result, c.Error)
+		return fmt.Sprintf("%s: %s", c.Result, c.Error)
 	case registry.ArtifactUnknown:
-		return fmt.Sprintf("%s: %s: %s is in no DML entry", c.File, c.Result, c.Digest)
+		return fmt.Sprintf("%s: %s is in no DML entry", c.Result, c.Digest)
 	}
 	base := filepath.Base(c.File)
 	matches := make([]string, 0, len(c.Entries))
@@ -194,7 +202,7 @@ func dmlVerifyLine(c registry.ArtifactCheck) string {
 			reasons = append(reasons, reason)
 		}
 	}
-	line := fmt.Sprintf("%s: %s: %s", c.File, c.Result, strings.Join(matches, ", "))
+	line := fmt.Sprintf("%s: %s", c.Result, strings.Join(matches, ", "))
 	switch c.Result {
 	case registry.ArtifactCandidate:
 		line += ": not verified: the entry needs its verify approvals and status.state: verified"

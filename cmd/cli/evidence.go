@@ -11,6 +11,7 @@ import (
 
 	"github.com/relreg/relreg/registry"
 	"github.com/relreg/relreg/registry/evidence"
+	"github.com/relreg/relreg/validate/output"
 )
 
 const evidenceLong = `Write a self-contained evidence bundle (JSON) for one subject: every
@@ -38,7 +39,7 @@ at a time F allows for its key; else each key that is not is listed, and
 the exit is 1.`
 
 const evidenceExample = `  relreg evidence payments@2.4.0 -o payments-2.4.0.evidence.json
-  relreg evidence dml/payments-api@2.4.0 --ref origin/main -o dml.json
+  relreg evidence dml/payments-api@2.4.0 --ref refs/remotes/origin/main -o dml.json
   relreg evidence verify payments-2.4.0.evidence.json
   relreg evidence verify payments-2.4.0.evidence.json --allowed-signers allowed_signers`
 
@@ -144,16 +145,16 @@ func runEvidenceVerify(g *globals, file, allowedFile string) error {
 	}
 	if len(problems) > 0 {
 		for _, p := range problems {
-			fmt.Fprintf(g.stdout, "%s: %s\n", file, p)
+			fmt.Fprintf(g.stdout, "%s: %s\n", output.EscapePath(file), output.Escape(p))
 		}
 		return exitCode(exitInvalid)
 	}
 	if signers == nil {
 		fmt.Fprintf(g.stdout, "%s: ok: %s at %s, %d changes, %d of %d approvals verified with the keys the bundle lists for each base; those keys are the bundle's own and prove nothing on their own: pass --allowed-signers with keys you hold (and check the commits against a clone)\n",
-			file, sum.Subject, sum.Ref, sum.Changes, sum.Verified, sum.Approvals)
+			output.EscapePath(file), output.Escape(sum.Subject), output.Escape(sum.Ref), sum.Changes, sum.Verified, sum.Approvals)
 		return nil
 	}
-	fmt.Fprintf(g.stdout, "%s: ok: %s at %s, %d changes, %d of %d approvals verified; all %d keys the bundle trusts (of %d approvers) are in %s for their approver (check the commits against a clone)\n",
-		file, sum.Subject, sum.Ref, sum.Changes, sum.Verified, sum.Approvals, signers.Keys, signers.Approvers, allowedFile)
+	fmt.Fprintf(g.stdout, "%s: ok: %s at %s, %d changes, %d of %d approvals verified; all %d keys the bundle trusts (of %d approvers) are in %s for their approver; roles and requirements are still the bundle's own (check them, and the commits, against a clone)\n",
+		output.EscapePath(file), output.Escape(sum.Subject), output.Escape(sum.Ref), sum.Changes, sum.Verified, sum.Approvals, signers.Keys, signers.Approvers, output.EscapePath(allowedFile))
 	return nil
 }

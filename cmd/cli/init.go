@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/relreg/relreg/registry"
+	"github.com/relreg/relreg/validate/output"
 )
 
 const initLong = `Create a new registry in DIR (default: the current folder): relreg.yaml with
@@ -71,7 +72,7 @@ func runInit(g *globals, o *initOptions, dir string) error {
 	}
 	written, err := registry.Init(dir, o.InitOptions)
 	for _, p := range written {
-		fmt.Fprintf(g.stdout, "wrote %s\n", p)
+		fmt.Fprintf(g.stdout, "wrote %s\n", output.EscapePath(p))
 	}
 	return err
 }

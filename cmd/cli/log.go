@@ -11,6 +11,7 @@ import (
 
 	"github.com/relreg/relreg/registry"
 	"github.com/relreg/relreg/validate"
+	"github.com/relreg/relreg/validate/output"
 )
 
 const logLong = `Print the timeline of one registry document, read from the first-parent
@@ -37,7 +38,7 @@ document is found from its path or subject.
 describes it.`
 
 const logExample = `  relreg log payments@2.4.0
-  relreg log dml/payments-api@2.4.0 --ref origin/main
+  relreg log dml/payments-api@2.4.0 --ref refs/remotes/origin/main
   relreg log releases/payments/2.4.0.yaml --format json`
 
 // Output formats of log and report.
@@ -109,7 +110,7 @@ type logDocument struct {
 }
 
 func writeLogJSON(w io.Writer, tl *validate.Timeline, h *validate.SubjectHistory) error {
-	enc := json.NewEncoder(w)
+	enc := json.NewEncoder(output.JSONWriter(w))
 	enc.SetIndent("", "  ")
 	return enc.Encode(logDocument{Subject: h.Subject, Kind: h.Kind, Path: h.Path, Ref: tl.Ref, Commits: tl.Commits, Events: h.Events})
 }
@@ -118,13 +119,13 @@ func writeLogJSON(w io.Writer, tl *validate.Timeline, h *validate.SubjectHistory
 //
 //	2026-11-20 10:00  a1b2c3d  alice <alice@example.com>  planned -> building
 func writeLogText(w io.Writer, h *validate.SubjectHistory) {
-	fmt.Fprintf(w, "%s  %s\n", h.Subject, h.Path)
+	fmt.Fprintf(w, "%s  %s\n", output.Escape(h.Subject), output.EscapePath(h.Path))
 	for _, e := range h.Events {
 		who := e.Commit.Author.String()
 		if e.Commit.Committer != e.Commit.Author {
 			who += " (committer " + e.Commit.Committer.String() + ")"
 		}
-		fmt.Fprintf(w, "%s  %s  %s  %s\n", e.Commit.Time.Format("2006-01-02 15:04"), e.Commit.SHA[:7], who, describeEvent(e))
+		fmt.Fprintf(w, "%s  %s  %s  %s\n", e.Commit.Time.Format("2006-01-02 15:04"), e.Commit.SHA[:7], output.Escape(who), output.Escape(describeEvent(e)))
 	}
 }
 

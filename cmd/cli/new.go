@@ -104,14 +104,14 @@ func runNewRelease(g *globals, o *registry.NewReleaseOptions) error {
 		if err := w.Write(g.stdout, output.Result{Diagnostics: ds}); err != nil {
 			return err
 		}
-		fmt.Fprintf(g.stderr, "relreg: %s was not written: it would not validate; change the flags as the diagnostics say\n", rel)
+		fmt.Fprintf(g.stderr, "relreg: %s was not written: it would not validate; change the flags as the diagnostics say\n", output.EscapePath(rel))
 		return exitCode(exitInvalid)
 	}
 	p := filepath.Join(dir, filepath.FromSlash(rel))
-	if err := registry.CreateFile(p, data); err != nil {
+	if err := registry.CreateFile(dir, rel, data); err != nil {
 		return err
 	}
-	fmt.Fprintf(g.stdout, "wrote %s\n", p)
+	fmt.Fprintf(g.stdout, "wrote %s\n", output.EscapePath(p))
 	return nil
 }
 
@@ -165,13 +165,13 @@ func runNewDML(g *globals, o *registry.NewDMLOptions) error {
 		return err
 	}
 	for _, w := range warnings {
-		fmt.Fprintf(g.stderr, "relreg: warning: %s\n", w)
+		fmt.Fprintf(g.stderr, "relreg: warning: %s\n", output.Escape(w))
 	}
 	p := filepath.Join(dir, filepath.FromSlash(rel))
-	if err := registry.CreateFile(p, data); err != nil {
+	if err := registry.CreateFile(dir, rel, data); err != nil {
 		return err
 	}
-	fmt.Fprintf(g.stdout, "wrote %s\n", p)
+	fmt.Fprintf(g.stdout, "wrote %s\n", output.EscapePath(p))
 	return nil
 }
 

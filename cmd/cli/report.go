@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/relreg/relreg/validate"
+	"github.com/relreg/relreg/validate/output"
 )
 
 const reportLong = `Print release management KPIs computed from the first-parent history of
@@ -30,7 +31,7 @@ service and a last row "all", with fixed columns).`
 
 const reportExample = `  relreg report
   relreg report --since 2026-01-01T00:00:00Z --format csv > kpis.csv
-  relreg report --ref origin/main --format json`
+  relreg report --ref refs/remotes/origin/main --format json`
 
 type reportOptions struct {
 	ref    string
@@ -84,7 +85,7 @@ func runReport(g *globals, o *reportOptions) error {
 	r := validate.Report(tl, opts)
 	switch o.format {
 	case formatJSON:
-		enc := json.NewEncoder(g.stdout)
+		enc := json.NewEncoder(output.JSONWriter(g.stdout))
 		enc.SetIndent("", "  ")
 		return enc.Encode(r)
 	case formatCSV:
@@ -127,7 +128,7 @@ func writeReportCSV(w io.Writer, r *validate.KPIReport) error {
 	num := func(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) }
 	for _, s := range reportScopes(r) {
 		k := s.KPIs
-		row := []string{s.Service}
+		row := []string{output.Escape(s.Service)}
 		for _, n := range []int{k.Releases, k.Completed, k.CompletedAsPlanned, k.Rescheduled, k.Delayed, k.NeedingRevision, k.Cancelled, k.Emergency} {
 			row = append(row, strconv.Itoa(n))
 		}
@@ -171,7 +172,7 @@ func writeReportText(w io.Writer, r *validate.KPIReport) error {
 		if k.Reviewed > 0 {
 			inc = fmt.Sprintf("%.2f (%d)", k.IncidentsPerRelease, k.Reviewed)
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d (%.0f%%)\t%s\t%s\n", s.Service, k.Releases, k.Completed, k.CompletedAsPlanned,
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d (%.0f%%)\t%s\t%s\n", output.Escape(s.Service), k.Releases, k.Completed, k.CompletedAsPlanned,
 			k.Rescheduled, k.Delayed, k.NeedingRevision, k.Cancelled, k.Emergency, 100*k.EmergencyShare, inc, sat)
 	}
 	if err := tw.Flush(); err != nil {
@@ -182,7 +183,7 @@ func writeReportText(w io.Writer, r *validate.KPIReport) error {
 	fmt.Fprintln(tw, "ELAPSED\tSERVICE\tN\tMEDIAN\tP90")
 	row := func(metric, service string, d validate.Durations) {
 		if d.Count > 0 {
-			fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\n", metric, service, d.Count, shortDuration(d.Median), shortDuration(d.P90))
+			fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\n", metric, output.Escape(service), d.Count, shortDuration(d.Median), shortDuration(d.P90))
 		}
 	}
 	scopes := reportScopes(r)

@@ -68,7 +68,8 @@ func Run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if errors.As(err, &code) {
 		return int(code)
 	}
-	fmt.Fprintf(stderr, "relreg: %v\n", err)
+	// An error may quote a file name or a revision: one line, escaped.
+	fmt.Fprintf(stderr, "relreg: %s\n", output.Escape(err.Error()))
 	return exitError
 }
 

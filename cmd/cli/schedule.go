@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/relreg/relreg/registry"
+	"github.com/relreg/relreg/validate/output"
 )
 
 const scheduleLong = `Print the forward schedule of change (ITIL's FSC) of the registry on disk:
@@ -83,7 +84,7 @@ func runSchedule(g *globals, o *scheduleOptions) error {
 	}
 	switch o.format {
 	case formatJSON:
-		enc := json.NewEncoder(g.stdout)
+		enc := json.NewEncoder(output.JSONWriter(g.stdout))
 		enc.SetIndent("", "  ")
 		return enc.Encode(f)
 	case formatICS:
@@ -132,12 +133,7 @@ func cell(s string) string {
 	if s == "" {
 		return "-"
 	}
-	return strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f {
-			return ' '
-		}
-		return r
-	}, s)
+	return output.Escape(s)
 }
 
 // writeScheduleText prints the releases, the freezes and the windows of each
@@ -190,7 +186,7 @@ func writeScheduleText(w io.Writer, f *registry.ForwardSchedule) error {
 		fmt.Fprintln(w, "  no schedules")
 	}
 	for _, s := range f.Schedules {
-		fmt.Fprintf(w, "  %s (environment %s, %s, maxConcurrent %d)\n", s.Name, cell(s.Environment), s.Timezone, s.MaxConcurrent)
+		fmt.Fprintf(w, "  %s (environment %s, %s, maxConcurrent %d)\n", cell(s.Name), cell(s.Environment), cell(s.Timezone), s.MaxConcurrent)
 		var mine []registry.ScheduledWindow
 		for _, win := range f.Windows {
 			if win.Schedule == s.Name {
@@ -221,7 +217,7 @@ func writeScheduleText(w io.Writer, f *registry.ForwardSchedule) error {
 				note = "fixed"
 			}
 			if len(win.FrozenBy) > 0 {
-				note = strings.TrimPrefix(note+", frozen: "+strings.Join(win.FrozenBy, ", "), ", ")
+				note = strings.TrimPrefix(note+", frozen: "+cell(strings.Join(win.FrozenBy, ", ")), ", ")
 			}
 			fmt.Fprintf(tw, "    %s\t%s\t%s\t%s\n", scheduleTime(win.Start), scheduleTime(win.End), cell(win.Name), note)
 		}

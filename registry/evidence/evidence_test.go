@@ -17,6 +17,7 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"github.com/relreg/relreg/registry"
+	"github.com/relreg/relreg/registry/testtool"
 )
 
 const rel = "releases/payments/1.0.0.yaml"
@@ -30,9 +31,7 @@ type story struct {
 }
 
 func newStory(t *testing.T) *story {
-	if _, err := exec.LookPath("git"); err != nil {
-		t.Skip("git not installed")
-	}
+	testtool.Need(t, "git")
 	s := &story{t: t, dir: t.TempDir(), signers: map[string]ssh.Signer{}}
 	var approvers strings.Builder
 	approvers.WriteString("apiVersion: relreg/v1\nkind: Approvers\nmetadata:\n  name: approvers\nspec:\n  approvers:\n")

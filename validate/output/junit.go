@@ -15,7 +15,8 @@ import (
 // there are none. A file with errors has one <failure>: its message is the
 // first error, its type the first error's rule, its text every diagnostic of
 // the file as a text line. A file with only warnings passes and carries them
-// in <system-out>.
+// in <system-out>. Names, messages and text are escaped as in the text
+// format (see Escape), so the report holds no character XML 1.0 forbids.
 
 type junitWriter struct{}
 
@@ -90,11 +91,11 @@ func (junitWriter) Write(w io.Writer, r Result) error {
 
 // fileCase builds the testcase of one file from its diagnostics.
 func fileCase(file string, ds []registry.Diagnostic) junitCase {
-	name := file
+	name := EscapePath(file)
 	if name == "" {
 		name = "registry"
 	}
-	c := junitCase{Name: name, Classname: "relreg", File: file}
+	c := junitCase{Name: name, Classname: "relreg", File: EscapePath(file)}
 	var text strings.Builder
 	var first *registry.Diagnostic
 	errs := 0
@@ -112,10 +113,10 @@ func fileCase(file string, ds []registry.Diagnostic) junitCase {
 		c.SystemOut = &junitCDATA{Text: text.String()}
 		return c
 	}
-	msg := first.Rule + ": " + first.Message
+	msg := Escape(first.Rule + ": " + first.Message)
 	if errs > 1 {
 		msg += fmt.Sprintf(" (and %d more)", errs-1)
 	}
-	c.Failure = &junitFailure{Message: msg, Type: first.Rule, Text: text.String()}
+	c.Failure = &junitFailure{Message: msg, Type: Escape(first.Rule), Text: text.String()}
 	return c
 }

@@ -100,13 +100,14 @@ func (textWriter) Write(w io.Writer, r Result) error {
 }
 
 // Line formats one diagnostic as compilers do:
-// file:line:column: severity: rule: message.
+// file:line:column: severity: rule: message. The file and the message are
+// escaped (see Escape and EscapePath): the line is always one line.
 func Line(d registry.Diagnostic) string {
 	prefix := ""
 	if d.Commit != "" {
-		prefix = d.Commit + ": "
+		prefix = Escape(d.Commit) + ": "
 	}
-	return fmt.Sprintf("%s%s:%d:%d: %s: %s: %s", prefix, d.File, d.Line, d.Column, d.Severity, d.Rule, d.Message)
+	return fmt.Sprintf("%s%s:%d:%d: %s: %s: %s", prefix, EscapePath(d.File), d.Line, d.Column, Escape(string(d.Severity)), Escape(d.Rule), Escape(d.Message))
 }
 
 type jsonWriter struct{}
@@ -145,7 +146,7 @@ func (jsonWriter) Write(w io.Writer, r Result) error {
 			Subject: d.Subject, Message: d.Message, Commit: d.Commit, Omitted: d.Omitted,
 		})
 	}
-	enc := json.NewEncoder(w)
+	enc := json.NewEncoder(JSONWriter(w))
 	enc.SetIndent("", "  ")
 	enc.SetEscapeHTML(false) // messages quote <placeholders>; keep them readable
 	return enc.Encode(jsonResult{

@@ -273,7 +273,7 @@ func TestRuleDescriptionsCoverContract(t *testing.T) {
 		approval/unknown-approver approval/role approval/bad-signature approval/key-expired approval/key-revoked
 		approval/stale approval/self-approval approval/insufficient approval/tampered
 		governance/unapproved backout/missing
-		history/clock-skew`)
+		history/clock-skew git/malformed-tree`)
 	for _, id := range ids {
 		if RuleDescriptions[id] == "" {
 			t.Errorf("RuleDescriptions[%q] is missing", id)

@@ -61,12 +61,13 @@ var RuleDescriptions = map[string]string{
 	"approval/bad-signature":       "An approval's signature does not verify.",
 	"approval/key-expired":         "An approval was signed with a key outside its validity.",
 	"approval/key-revoked":         "An approval was signed with a revoked key.",
-	"approval/stale":               "An approval signed another digest than the subject's.",
+	"approval/stale":               "An approval the change adds signs another digest than the subject's.",
 	"approval/self-approval":       "An approver approved a subject they own or changed.",
 	"approval/insufficient":        "A step lacks the approvals the registry requires.",
 	"approval/tampered":            "An existing approval entry was changed or removed.",
 	"governance/unapproved":        "A change to relreg.yaml or approvers.yaml lacks govern approvals.",
 	"backout/missing":              "A medium or high risk release has no backout plan.",
+	"git/malformed-tree":           "A git tree the change reaches is one git fsck refuses: git could check out other bytes than relreg read.",
 	"history/clock-skew":           "A commit's committer time is earlier than one before it on the first-parent chain (a warning).",
 }
 
@@ -187,7 +188,7 @@ func (sarifWriter) Write(w io.Writer, r Result) error {
 		}
 		results = append(results, res)
 	}
-	enc := json.NewEncoder(w)
+	enc := json.NewEncoder(JSONWriter(w))
 	enc.SetIndent("", "  ")
 	enc.SetEscapeHTML(false)
 	return enc.Encode(sarifLog{
